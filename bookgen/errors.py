@@ -1,0 +1,63 @@
+"""Problems found in a book, reported all at once as `path:line: message (hint: ...)`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path | str | None
+    message: str
+    line: int | None = None
+    hint: str | None = None
+    warning: bool = False
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = str(self.path)
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        kind = "warning: " if self.warning else ""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{where}{kind}{self.message}{hint}"
+
+
+class BookError(Exception):
+    """The book cannot be built; carries every problem found."""
+
+    def __init__(self, problems: list[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = [Problem(None, problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class Problems:
+    """Collects problems while the whole book is read; raises once at the end."""
+
+    def __init__(self, strict: bool = False):
+        self.items: list[Problem] = []
+        self.strict = strict
+
+    def error(self, path, message, line=None, hint=None):
+        self.items.append(Problem(path, message, line, hint))
+
+    def warn(self, path, message, line=None, hint=None):
+        self.items.append(Problem(path, message, line, hint, warning=not self.strict))
+
+    @property
+    def errors(self):
+        return [p for p in self.items if not p.warning]
+
+    @property
+    def warnings(self):
+        return [p for p in self.items if p.warning]
+
+    def raise_if_errors(self):
+        if self.errors:
+            raise BookError(self.items)

@@ -1,0 +1,480 @@
+"""Read and check a whole book folder into one `Book`, collecting every problem before giving up."""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+import tomllib
+import uuid
+from pathlib import Path
+
+import yaml
+from markupsafe import Markup
+
+from . import markdown as mdown
+from .errors import BookError, Problem, Problems
+from .model import SECTION_TYPES, Author, Book, Chapter, Heading, Image, Metadata, Note, PageSize
+
+BOOK_KEYS = {
+    "title", "subtitle", "authors", "author", "language", "identifier", "publisher", "date", "rights",
+    "description", "subjects", "edition", "page-size", "cover", "cover-alt", "chapters",
+}
+CHAPTER_KEYS = {"title", "subtitle", "id", "type"}
+
+# Trim sizes and margins (top, outer, bottom, inner) that suit them.
+PAGE_SIZES = {
+    "a5": PageSize("A5", "148mm", "210mm", ("17mm", "15mm", "20mm", "19mm")),
+    "a4": PageSize("A4", "210mm", "297mm", ("25mm", "25mm", "30mm", "28mm")),
+    "letter": PageSize("Letter", "8.5in", "11in", ("1in", "1in", "1.15in", "1.1in")),
+    "trade": PageSize("Trade", "6in", "9in", ("0.7in", "0.6in", "0.8in", "0.75in")),
+}
+PAGE_SIZE_ALIASES = {"us-letter": "letter", "us-trade": "trade", "6x9": "trade", "6x9in": "trade"}
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".svg": "image/svg+xml", ".webp": "image/webp"}
+_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)(mm|cm|in|pt)\s+(\d+(?:\.\d+)?)(mm|cm|in|pt)\s*$")
+
+
+def key_line(text: str, key: str) -> int | None:
+    m = re.search(r"^\s*\"?" + re.escape(key) + r"\"?\s*=", text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def suggest(key: str, known) -> str | None:
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def parse_page_size(value: str) -> PageSize | None:
+    name = str(value).strip().lower()
+    name = PAGE_SIZE_ALIASES.get(name, name)
+    if name in PAGE_SIZES:
+        return PAGE_SIZES[name]
+    m = _LENGTH.match(str(value))
+    if not m:
+        return None
+    w, h = f"{m.group(1)}{m.group(2)}", f"{m.group(3)}{m.group(4)}"
+    to_mm = {"mm": 1, "cm": 10, "in": 25.4, "pt": 25.4 / 72}
+    short = min(float(m.group(1)) * to_mm[m.group(2)], float(m.group(3)) * to_mm[m.group(4)])
+    if short < 60:
+        return None
+    margin = max(12.0, round(short * 0.1, 1))
+    return PageSize("custom", w, h, (f"{margin}mm", f"{margin}mm", f"{margin * 1.2:.1f}mm", f"{margin * 1.15:.1f}mm"))
+
+
+def valid_language(tag: str) -> bool:
+    import langcodes
+    return bool(re.fullmatch(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", tag)) and langcodes.tag_is_valid(tag)
+
+
+def source_date(paths) -> dt.datetime:
+    """The sources' date: SOURCE_DATE_EPOCH when set (reproducible builds), else the newest source file."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+    newest = max((p.stat().st_mtime for p in paths if p.exists()), default=0)
+    return dt.datetime.fromtimestamp(int(newest), dt.timezone.utc)
+
+
+def split_front_matter(text: str):
+    """Return (format, front matter text, body, number of lines before the body)."""
+    for fence, kind in (("---", "yaml"), ("+++", "toml")):
+        if text.startswith(fence + "\n") or text.startswith(fence + "\r\n"):
+            lines = text.splitlines(keepends=True)
+            for i in range(1, len(lines)):
+                if lines[i].rstrip() == fence:
+                    return kind, "".join(lines[1:i]), "".join(lines[i + 1:]), i + 1
+            return kind, None, text, 0
+    return None, "", text, 0
+
+
+def load_book(root: Path | str, strict: bool = False, page_size: str | None = None) -> Book:
+    root = Path(root)
+    problems = Problems(strict)
+    toml_path = root / "book.toml"
+    if not root.is_dir():
+        raise BookError(Problem(root, "book folder not found", hint="pass --book DIR with a folder holding book.toml"))
+    if not toml_path.is_file():
+        raise BookError(Problem(toml_path, "book.toml not found",
+                                hint="every book folder needs a book.toml; `python build.py new DIR` makes one"))
+    text = toml_path.read_text(encoding="utf-8")
+    try:
+        conf = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
+        line = int(m.group(1)) if m else None
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
+        col = f", column {m.group(2)}" if m else ""
+        raise BookError(Problem(toml_path, f"not valid TOML: {msg}{col}", line,
+                                "check quotes, commas and brackets on that line")) from None
+
+    def err(key, message, hint=None):
+        problems.error(toml_path, message, key_line(text, key), hint)
+
+    for key in conf:
+        if key not in BOOK_KEYS:
+            err(key, f"unknown key '{key}'", suggest(key, BOOK_KEYS) or "see the README for the keys of book.toml")
+
+    def string(key, required=False, default=""):
+        value = conf.get(key, None)
+        if value is None:
+            if required:
+                problems.error(toml_path, f"required key '{key}' is missing", None, f"add {key} = \"...\"")
+            return default
+        if not isinstance(value, str):
+            err(key, f"'{key}' must be a string", f'write {key} = "..."')
+            return default
+        if required and not value.strip():
+            err(key, f"'{key}' is empty", f"give the book a {key}")
+        return value.strip()
+
+    title = string("title", required=True)
+    language = string("language", required=True)
+    if language and not valid_language(language):
+        err("language", f"'{language}' is not a valid BCP 47 language tag",
+            "use a tag like en, en-US, fr or pt-BR" + (" (a hyphen, not an underscore)" if "_" in language else ""))
+
+    authors = []
+    raw_authors = conf.get("authors", conf.get("author", []))
+    if isinstance(raw_authors, (str, dict)):
+        raw_authors = [raw_authors]
+    if not isinstance(raw_authors, list):
+        err("authors", "'authors' must be a list", 'write authors = ["Name"]')
+        raw_authors = []
+    for a in raw_authors:
+        if isinstance(a, str) and a.strip():
+            parts = a.strip().split()
+            authors.append(Author(a.strip(), f"{parts[-1]}, {' '.join(parts[:-1])}" if len(parts) > 1 else a.strip()))
+        elif isinstance(a, dict) and isinstance(a.get("name"), str):
+            authors.append(Author(a["name"], str(a.get("file-as", a["name"]))))
+        else:
+            err("authors", f"author {a!r} is not a name", 'write authors = ["Name"] or [{name = "...", file-as = "..."}]')
+    if not authors:
+        problems.warn(toml_path, "no author given", key_line(text, "authors"), 'add authors = ["Name"]')
+
+    date = conf.get("date", "")
+    if isinstance(date, (dt.date, dt.datetime)):
+        date = date.isoformat()[:10]
+    elif date and not (isinstance(date, str) and re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", date)):
+        err("date", f"date {date!r} is not a date", "write date = 2024-05-31")
+        date = ""
+
+    subjects = conf.get("subjects", [])
+    if isinstance(subjects, str):
+        subjects = [subjects]
+    if not isinstance(subjects, list) or not all(isinstance(s, str) for s in subjects):
+        err("subjects", "'subjects' must be a list of strings", 'write subjects = ["History"]')
+        subjects = []
+
+    size_value = page_size or conf.get("page-size", "A5")
+    size = parse_page_size(size_value)
+    if size is None:
+        if page_size:
+            problems.error(None, f"page size '{page_size}' is not a preset or a size",
+                           hint="use A5, A4, Letter, Trade (6x9in) or a size like '140mm 216mm'")
+        else:
+            err("page-size", f"page size '{size_value}' is not a preset or a size",
+                "use A5, A4, Letter, Trade (6x9in) or a size like '140mm 216mm'")
+        size = PAGE_SIZES["a5"]
+
+    identifier = string("identifier")
+    if not identifier:
+        # stable across builds: derived from what identifies the book
+        seed = title + "|" + "|".join(a.name for a in authors)
+        identifier = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, seed)}"
+
+    cover = None
+    cover_value = string("cover")
+    if cover_value:
+        cover = safe_path(root, root, cover_value, toml_path, key_line(text, "cover"), problems)
+        if cover is not None and cover.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+            err("cover", f"cover '{cover_value}' must be a JPEG or PNG image", "convert the cover to JPEG")
+            cover = None
+
+    # Chapters
+    chapter_list = conf.get("chapters")
+    if chapter_list is None:
+        problems.error(toml_path, "required key 'chapters' is missing", None,
+                       'list the chapter files in reading order: chapters = ["chapters/one.md"]')
+        chapter_list = []
+    elif not isinstance(chapter_list, list) or not all(isinstance(c, str) for c in chapter_list):
+        err("chapters", "'chapters' must be a list of file names", 'write chapters = ["chapters/one.md"]')
+        chapter_list = []
+    elif not chapter_list:
+        err("chapters", "'chapters' is empty", "list at least one Markdown file")
+
+    md = mdown.make_parser(language or "en")
+    raw = []  # (path, front matter dict, body, line offset)
+    used_ids: set[str] = set()
+    sources = [toml_path]
+    chapter_line = key_line(text, "chapters")
+    for entry in chapter_list:
+        path = safe_path(root, root, entry, toml_path, chapter_line, problems)
+        if path is None:
+            continue
+        if not path.is_file():
+            problems.error(toml_path, f"chapter '{entry}' is listed but not found", chapter_line,
+                           f"create {entry} or remove it from chapters")
+            continue
+        if path in [r[0] for r in raw]:
+            problems.error(toml_path, f"chapter '{entry}' is listed twice", chapter_line, "list each chapter once")
+            continue
+        sources.append(path)
+        try:
+            ctext = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            problems.error(path, f"not UTF-8 text ({e.reason} at byte {e.start})", None, "save the file as UTF-8")
+            continue
+        kind, fm_text, body, offset = split_front_matter(ctext)
+        fm = {}
+        if fm_text is None:
+            problems.error(path, "front matter is not closed", 1,
+                           f"end the front matter with a line holding only {'---' if kind == 'yaml' else '+++'}")
+            continue
+        if kind == "yaml":
+            try:
+                fm = yaml.safe_load(fm_text) or {}
+            except yaml.YAMLError as e:
+                mark = getattr(e, "problem_mark", None)
+                problems.error(path, f"front matter is not valid YAML: {getattr(e, 'problem', e)}",
+                               mark.line + 2 if mark else 1, "write one `key: value` per line")
+                continue
+        elif kind == "toml":
+            try:
+                fm = tomllib.loads(fm_text)
+            except tomllib.TOMLDecodeError as e:
+                m = re.search(r"at line (\d+)", str(e))
+                problems.error(path, f"front matter is not valid TOML: {re.sub(r' [(]at line.*', '', str(e))}",
+                               int(m.group(1)) + 1 if m else 1, 'write one `key = "value"` per line')
+                continue
+        if not isinstance(fm, dict):
+            problems.error(path, "front matter must be a set of `key: value` lines", 2)
+            continue
+        for key in fm:
+            if key not in CHAPTER_KEYS:
+                problems.error(path, f"unknown front matter key '{key}'", _fm_line(ctext, key),
+                               suggest(str(key), CHAPTER_KEYS) or "keys are: " + ", ".join(sorted(CHAPTER_KEYS)))
+        cid = str(fm.get("id") or mdown.slugify(path.stem))
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", cid):
+            problems.error(path, f"chapter id '{cid}' is not a valid id", _fm_line(ctext, "id"),
+                           "use letters, digits and hyphens, starting with a letter")
+        if cid in used_ids:
+            problems.error(path, f"chapter id '{cid}' is used by another chapter", _fm_line(ctext, "id"),
+                           "give this chapter its own `id:` in the front matter")
+        used_ids.add(cid)
+        raw.append((path, fm, body, offset, cid))
+
+    # Markdown files beside the chapters that the book does not list
+    listed = {r[0] for r in raw}
+    for folder in sorted({p.parent for p in listed}):
+        for p in sorted(folder.glob("*.md")):
+            if p not in listed and p.name.lower() not in ("readme.md",):
+                problems.warn(p, "Markdown file is not listed in book.toml's chapters, so it is not in the book",
+                              None, "add it to chapters, or move it out of the folder")
+
+    # Parse every chapter, then give every heading a book-wide unique id (chapter ids first).
+    parsed = []
+    claimed = set(used_ids)
+    slug_maps = {}
+    for path, fm, body, offset, cid in raw:
+        p = mdown.parse(md, body, offset)
+        ctitle = fm.get("title")
+        headings = list(p.headings)
+        if ctitle is None and headings and headings[0][0] == 1:
+            ctitle = headings[0][2]
+            first = p.tokens.index(headings[0][4])
+            del p.tokens[first:first + 3]
+            headings = headings[1:]
+        if not isinstance(ctitle, str) or not ctitle.strip():
+            problems.error(path, "chapter has no title", 1,
+                           "add `title: ...` to the front matter, or start the file with `# Title`")
+            ctitle = cid
+        for level, slug, htext, line, tok in headings:
+            if level == 1:
+                problems.error(path, f"a second level-1 heading '{htext}' in one chapter", line,
+                               "each file is one chapter with one title: use ## for its sections")
+        slug_map = {}
+        for level, slug, htext, line, tok in headings:
+            gid = slug if slug not in claimed else f"{cid}-{slug}"
+            n = 2
+            while gid in claimed:
+                gid, n = f"{cid}-{slug}-{n}", n + 1
+            claimed.add(gid)
+            slug_map[slug] = gid
+            tok.attrs["id"] = gid
+        slug_maps[cid] = slug_map
+        if not body.strip() or not (p.tokens and any(t.type != "footnote_block_open" for t in p.tokens)):
+            problems.error(path, "chapter is empty", offset + 1, "write some text, or remove it from chapters")
+        for label, line in p.undefined_notes:
+            problems.error(path, f"footnote [^{label}] is referenced but not defined", line,
+                           f"add a line `[^{label}]: the note's text`")
+        for label, line in p.footnote_labels_unused:
+            problems.error(path, f"footnote [^{label}] is defined but never referenced", line,
+                           f"call it in the text with [^{label}], or delete the definition")
+        for label, line in p.repeated_notes:
+            problems.error(path, f"footnote [^{label}] is referenced more than once", line,
+                           "a note is called once; write a second note for the second place")
+        ctype = str(fm.get("type", "chapter")).lower()
+        if ctype not in SECTION_TYPES:
+            problems.error(path, f"unknown section type '{ctype}'", _fm_line(path.read_text(encoding="utf-8"), "type"),
+                           suggest(ctype, SECTION_TYPES) or "types are: " + ", ".join(sorted(SECTION_TYPES)))
+            ctype = "chapter"
+        subtitle = str(fm.get("subtitle", "") or "").strip()
+        # titles get the same typography as the text (curly quotes, dashes)
+        ctitle, subtitle = (mdown.inline_text(md.renderInline(t.strip())) for t in (ctitle, subtitle))
+        parsed.append((path, cid, ctitle, subtitle, ctype, p))
+
+    # Resolve links and images, then render.
+    by_file = {r[0].resolve(): r[4] for r in raw}
+    chapters = []
+    images: dict[Path, Image] = {}
+    for path, cid, ctitle, subtitle, ctype, p in parsed:
+        for link in p.links:
+            check_link(link, path, cid, by_file, slug_maps, problems)
+        for src, alt, line in p.images:
+            img = check_image(root, path, src, alt, line, problems)
+            if img is not None:
+                images.setdefault(img.path, img)
+                if img.path not in sources:
+                    sources.append(img.path)
+
+        def rewrite_href(href, path=path, cid=cid):
+            return resolve_href(href, path, cid, by_file, slug_maps) or href
+
+        def rewrite_src(src, path=path):
+            target = (path.parent / mdown.href_parts(src)[1]).resolve()
+            return images[target].href if target in images else src
+
+        rendered = mdown.render(md, p, rewrite_href, rewrite_src)
+        notes = tuple(Note(n + 1, f"{cid}-fn{n + 1}", f"{cid}-fnref{n + 1}", html)
+                      for n, html in enumerate(rendered.notes))
+        pieces = tuple(notes[x] if isinstance(x, int) else x for x in rendered.pieces)
+        matter, role = SECTION_TYPES[ctype]
+        headings = tuple(Heading(lvl, tok.attrs["id"], mdown.inline_text(md.renderInline(htext)))
+                         for lvl, slug, htext, line, tok in p.headings if lvl > 1)
+        chapters.append(Chapter(cid, path, ctitle, subtitle, ctype, matter, role, pieces, notes, headings))
+
+    order = {"front": 0, "body": 1, "back": 2}
+    for a, b in zip(chapters, chapters[1:]):
+        if order[a.matter] > order[b.matter]:
+            problems.error(toml_path, f"'{b.source.name}' ({b.type}) comes after '{a.source.name}' ({a.type})",
+                           chapter_line, "list front matter first, then chapters, then back matter")
+    if chapters and not any(c.matter == "body" for c in chapters):
+        problems.error(toml_path, "the book has no body chapter", chapter_line,
+                       "give at least one chapter type chapter (the default)")
+
+    problems.raise_if_errors()
+    meta = Metadata(
+        title=title, subtitle=string("subtitle"), authors=tuple(authors), language=language,
+        identifier=identifier, publisher=string("publisher"), date=date,
+        modified=source_date(sources).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        rights=string("rights"), description=string("description"), subjects=tuple(subjects),
+        edition=string("edition"), page_size=size, cover=cover, cover_alt=string("cover-alt"),
+    )
+    return Book(root.resolve(), meta, tuple(chapters), tuple(images.values()), tuple(sources),
+                tuple(problems.warnings))
+
+
+def _fm_line(text: str, key: str) -> int | None:
+    m = re.search(r"^\s*" + re.escape(str(key)) + r"\s*[:=]", text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def safe_path(root: Path, base: Path, rel: str, source: Path, line, problems: Problems) -> Path | None:
+    """Resolve `rel` against `base`, refusing anything that leads outside the book folder."""
+    scheme, path, _ = mdown.href_parts(rel)
+    if scheme:
+        problems.error(source, f"'{rel}' is a URL; the build reads only files inside the book folder", line,
+                       "download the file into the book folder and use a relative path")
+        return None
+    if not path or os.path.isabs(path):
+        problems.error(source, f"'{rel}' is an absolute path", line, "use a path relative to the book folder")
+        return None
+    target = (base / path).resolve()
+    if not target.is_relative_to(root.resolve()):
+        problems.error(source, f"'{rel}' leads outside the book folder", line,
+                       "copy the file into the book folder (links and '..' may not leave it)")
+        return None
+    return target
+
+
+def resolve_href(href, path, cid, by_file, slug_maps):
+    """The print edition's URL for an internal link (`#id`), or None when it is external or unresolved."""
+    scheme, target, frag = mdown.href_parts(href)
+    if scheme:
+        return None
+    tcid = cid if not target else by_file.get((path.parent / target).resolve())
+    if tcid is None:
+        return None
+    if not frag:
+        return "#" + tcid
+    gid = slug_maps.get(tcid, {}).get(frag)
+    if gid is None and frag == tcid:
+        gid = tcid
+    if gid is None and tcid == cid:
+        # an id the author wrote in raw HTML, or a note id
+        return "#" + frag
+    return "#" + gid if gid else None
+
+
+def check_link(link, path, cid, by_file, slug_maps, problems):
+    href = link.href
+    scheme, target, frag = mdown.href_parts(href)
+    if scheme:
+        if scheme not in ("http", "https", "mailto"):
+            problems.error(path, f"link '{href}' uses a {scheme}: URL", link.line,
+                           "only http, https and mailto links can leave the book")
+        return
+    if target:
+        t = (path.parent / target).resolve()
+        if t not in by_file:
+            if t.suffix.lower() == ".md" and t.exists():
+                hint = f"add {target} to chapters in book.toml"
+            elif t.suffix.lower() == ".md":
+                hint = "check the file name (was the chapter renamed?)"
+            else:
+                hint = "links inside a book go to chapters (.md files) or to #ids"
+            problems.error(path, f"link '{href}' goes to a file that is not a chapter of the book", link.line, hint)
+            return
+        tcid = by_file[t]
+    else:
+        tcid = cid
+    if frag and frag != tcid and frag not in slug_maps.get(tcid, {}):
+        if not target and _raw_id_exists(path, frag):
+            return
+        known = list(slug_maps.get(tcid, {}))
+        problems.error(path, f"link '{href}' points to '#{frag}', which is not a heading of that chapter",
+                       link.line, suggest(frag, known) or "link to a heading's id (its title in lower case, "
+                                                          "words joined by hyphens)")
+
+
+def _raw_id_exists(path: Path, frag: str) -> bool:
+    return bool(re.search(r"""\bid\s*=\s*["']""" + re.escape(frag) + r"""["']""", path.read_text(encoding="utf-8")))
+
+
+def check_image(root, path, src, alt, line, problems) -> Image | None:
+    if not alt.strip():
+        problems.error(path, f"image '{src}' has no alt text", line,
+                       "describe the image in the brackets: ![what it shows](...)")
+    target = safe_path(root, path.parent, src, path, line, problems)
+    if target is None:
+        return None
+    if not target.is_file():
+        problems.error(path, f"image '{src}' not found", line, "check the path, relative to this chapter's file")
+        return None
+    media_type = IMAGE_TYPES.get(target.suffix.lower())
+    if media_type is None:
+        problems.error(path, f"image '{src}' is not a supported type", line,
+                       "use PNG, JPEG, GIF, SVG or WebP")
+        return None
+    if media_type != "image/svg+xml":
+        from PIL import Image as PILImage
+        try:
+            with PILImage.open(target) as im:
+                im.verify()
+        except Exception:
+            problems.error(path, f"image '{src}' is not a readable {media_type.split('/')[1].upper()} file", line,
+                           "re-export the image")
+            return None
+    href = target.relative_to(root.resolve()).as_posix()
+    return Image(target, href, media_type)

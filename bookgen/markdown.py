@@ -1,0 +1,222 @@
+"""Markdown -> chapter markup: CommonMark plus footnotes, tables, heading ids and smart typography.
+
+The chapter body is rendered once to (X)HTML-compatible markup; each footnote call is cut out of it, so
+that each edition decides how to show the note (print: a footnote float, EPUB: noteref + aside).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+from lxml import etree
+from lxml import html as lxml_html
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+
+# Quotation marks per language (primary, then secondary) for the typographer.
+QUOTES = {
+    "en": "“”‘’", "de": "„“‚‘", "fr": "«\u202f\u202f»‹\u202f\u202f›", "es": "«»“”", "it": "«»“”",
+    "pt": "«»“”", "nl": "“”‘’", "ru": "«»„“", "pl": "„”‚’", "sv": "””’’", "da": "»«›‹",
+    "fi": "””’’", "nb": "«»‘’", "cs": "„“‚‘", "ja": "「」『』", "zh": "“”‘’",
+}
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+# Raw HTML in a book is data: these elements and attributes never reach either edition.
+DROP_ELEMENTS = {"script", "style", "iframe", "object", "embed", "frame", "frameset", "form", "input",
+                 "button", "textarea", "select", "base", "link", "meta", "applet"}
+NOTE_TAG = "bookgen-note"
+_NOTE_SPLIT = re.compile(r'<bookgen-note n="(\d+)"></bookgen-note>')
+_UNDEFINED_NOTE = re.compile(r"\[\^([^\]\s]+)\]")
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"[^\w\s-]", "", text.lower(), flags=re.UNICODE)
+    text = re.sub(r"[\s_-]+", "-", text).strip("-")
+    if not text or not (text[0].isascii() and text[0].isalpha()):
+        text = "s-" + text  # an XML id must start with a letter
+    return text
+
+
+def make_parser(language: str) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"typographer": True, "html": True})
+    md.enable(["table", "strikethrough", "replacements", "smartquotes"])
+    md.options["quotes"] = QUOTES.get(language.split("-")[0].lower(), QUOTES["en"])
+    md.use(footnote_plugin, inline=True)
+    md.use(anchors_plugin, min_level=1, max_level=6, slug_func=slugify, permalink=False)
+
+    def footnote_ref(self, tokens, idx, options, env):
+        return f'<{NOTE_TAG} n="{tokens[idx].meta["id"]}"></{NOTE_TAG}>'
+
+    md.add_render_rule("footnote_ref", footnote_ref)
+    return md
+
+
+@dataclass
+class Link:
+    href: str
+    line: int | None
+    kind: str  # "internal", "external", "image"
+
+
+@dataclass
+class Parsed:
+    """A chapter's tokens before the book-wide ids are known."""
+    tokens: list
+    env: dict
+    headings: list = field(default_factory=list)  # (level, local slug, text, line, token)
+    links: list = field(default_factory=list)  # Link
+    images: list = field(default_factory=list)  # (src, alt, line)
+    footnote_labels_unused: list = field(default_factory=list)  # (label, line)
+    undefined_notes: list = field(default_factory=list)  # (label, line)
+    repeated_notes: list = field(default_factory=list)  # (label, line)
+    notes_count: int = 0
+
+
+def parse(md: MarkdownIt, text: str, line_offset: int = 0) -> Parsed:
+    env: dict = {}
+    tokens = md.parse(text, env)
+    parsed = Parsed(tokens, env)
+    line = None
+    for k, tok in enumerate(tokens):
+        if tok.map:
+            line = tok.map[0] + 1 + line_offset
+        if tok.type == "heading_open":
+            inline = tokens[k + 1]
+            parsed.headings.append((int(tok.tag[1]), tok.attrs.get("id"), inline.content, line, tok))
+        for child in tok.children or ():
+            if child.type == "link_open":
+                parsed.links.append(Link(child.attrs.get("href", ""), line, "link"))
+            elif child.type == "image":
+                parsed.images.append((child.attrs.get("src", ""), child.content, line))
+            elif child.type == "footnote_ref" and child.meta.get("subId", 0) > 0:
+                parsed.repeated_notes.append((child.meta.get("label") or "", line))
+            elif child.type == "text":
+                for m in _UNDEFINED_NOTE.finditer(child.content):
+                    parsed.undefined_notes.append((m.group(1), line))
+    notes = env.get("footnotes", {})
+    parsed.notes_count = len(notes.get("list", {}))
+    for key, value in notes.get("refs", {}).items():
+        if value == -1:
+            label = key[1:]
+            m = re.search(r"^\s*\[\^" + re.escape(label) + r"\]:", text, re.M)
+            parsed.footnote_labels_unused.append(
+                (label, text.count("\n", 0, m.start()) + 1 + line_offset if m else None))
+    return parsed
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pieces: tuple  # Markup strings, and ints (the index of the note called at that point)
+    notes: tuple  # Markup of each note's blocks, in call order
+
+
+def render(md: MarkdownIt, parsed: Parsed, rewrite_href, rewrite_src) -> Rendered:
+    """Render the tokens; `rewrite_href`/`rewrite_src` map each link and image to its final URL."""
+    body, notes = [], {}
+    tokens = parsed.tokens
+    i = 0
+    current = None
+    in_block = False
+    for tok in tokens:
+        for child in tok.children or ():
+            if child.type == "link_open":
+                child.attrs["href"] = rewrite_href(child.attrs.get("href", ""))
+            elif child.type == "image":
+                child.attrs["src"] = rewrite_src(child.attrs.get("src", ""))
+    # Split off the footnote block the plugin appends, rendering each note's blocks on their own.
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.type == "footnote_block_open":
+            in_block = True
+        elif tok.type == "footnote_block_close":
+            in_block = False
+        elif tok.type == "footnote_open":
+            current = (tok.meta["id"], [])
+        elif tok.type == "footnote_close":
+            notes[current[0]] = current[1]
+            current = None
+        elif current is not None:
+            if tok.type != "footnote_anchor":
+                current[1].append(tok)
+        elif not in_block:
+            body.append(tok)
+        i += 1
+    html = md.renderer.render(body, md.options, parsed.env)
+    note_html = []
+    for n in range(len(notes)):
+        toks = [t for t in notes[n] if t.type != "footnote_anchor"]
+        for t in toks:
+            if t.children:
+                t.children = [c for c in t.children if c.type != "footnote_anchor"]
+        note_html.append(Markup(clean_fragment(md.renderer.render(toks, md.options, parsed.env))))
+    pieces = []
+    for k, part in enumerate(_NOTE_SPLIT.split(clean_fragment(html))):
+        if k % 2:
+            pieces.append(int(part))
+        elif part:
+            pieces.append(Markup(part))
+    return Rendered(tuple(pieces), tuple(note_html))
+
+
+def safe_url(url: str) -> bool:
+    scheme = urlsplit(url.strip()).scheme.lower()
+    return scheme in ("", "http", "https", "mailto")
+
+
+def clean_fragment(html: str) -> str:
+    """Parse markup leniently, drop active content, and write it back as well-formed XHTML-compatible markup."""
+    if not html.strip():
+        return ""
+    root = lxml_html.fragment_fromstring(html, create_parent="div")
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str):  # comments and processing instructions
+            if el.getparent() is not None:
+                el.drop_tree()
+            continue
+        if el.tag in DROP_ELEMENTS:
+            el.drop_tree()
+            continue
+        align = re.search(r"text-align:\s*(left|right|center)", el.attrib.get("style", ""))
+        if align and el.tag in ("td", "th"):
+            # inline styles are dropped (Kindle rejects some); table alignment becomes a class
+            el.set("class", (el.get("class", "") + " align-" + align.group(1)).strip())
+        for name in list(el.attrib):
+            value = el.attrib[name]
+            if name.lower().startswith("on") or name in ("style",) or ":" in name:
+                del el.attrib[name]
+            elif name in ("href", "src", "xlink:href", "action", "formaction") and not safe_url(value):
+                del el.attrib[name]
+    out = []
+    if root.text:
+        out.append(_escape(root.text))
+    for child in root:
+        _force_end_tags(child)
+        out.append(etree.tostring(child, method="xml", encoding="unicode"))
+    return "".join(out)
+
+
+def _force_end_tags(el):
+    # `<p/>` is an open tag to an HTML parser: write non-void elements with explicit end tags.
+    for e in el.iter():
+        if isinstance(e.tag, str) and e.tag not in VOID and e.text is None and len(e) == 0:
+            e.text = ""
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def inline_text(html: str) -> str:
+    """Plain text of a fragment (for titles and alt text checks)."""
+    return lxml_html.fragment_fromstring(html, create_parent="div").text_content() if html.strip() else ""
+
+
+def href_parts(href: str):
+    u = urlsplit(href)
+    return u.scheme, unquote(u.path), unquote(u.fragment)

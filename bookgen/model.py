@@ -1,0 +1,117 @@
+"""The book model: everything the writers need, read and checked once, never changed by a writer."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from markupsafe import Markup
+
+# epub:type of a section -> (matter, ARIA role)
+SECTION_TYPES = {
+    "foreword": ("front", "doc-foreword"), "preface": ("front", "doc-preface"),
+    "prologue": ("front", "doc-prologue"), "dedication": ("front", "doc-dedication"),
+    "epigraph": ("front", "doc-epigraph"),
+    "introduction": ("body", "doc-introduction"), "chapter": ("body", "doc-chapter"),
+    "part": ("body", "doc-part"), "conclusion": ("body", "doc-conclusion"),
+    "epilogue": ("body", "doc-epilogue"),
+    "afterword": ("back", "doc-afterword"), "appendix": ("back", "doc-appendix"),
+    "bibliography": ("back", "doc-bibliography"), "glossary": ("back", "doc-glossary"),
+    "colophon": ("back", "doc-colophon"), "acknowledgments": ("back", "doc-acknowledgments"),
+}
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    file_as: str
+
+
+@dataclass(frozen=True)
+class PageSize:
+    name: str  # preset name, or "custom"
+    width: str  # CSS length
+    height: str
+    margins: tuple  # top, outer, bottom, inner (CSS lengths)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str
+    subtitle: str
+    authors: tuple
+    language: str
+    identifier: str
+    publisher: str
+    date: str  # ISO date of publication
+    modified: str  # ISO date-time (UTC, Z) of the sources
+    rights: str
+    description: str
+    subjects: tuple
+    edition: str
+    page_size: PageSize
+    cover: Path | None
+    cover_alt: str
+
+    @property
+    def author_names(self) -> str:
+        names = [a.name for a in self.authors]
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@dataclass(frozen=True)
+class Note:
+    number: int  # from 1 in each chapter, in call order
+    id: str
+    ref_id: str
+    html: Markup  # block markup (paragraphs)
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Image:
+    path: Path  # absolute, inside the book folder
+    href: str  # path used in the markup, relative to the book folder (also the EPUB href)
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Chapter:
+    id: str
+    source: Path
+    title: str
+    subtitle: str
+    type: str  # epub:type
+    matter: str  # front, body or back
+    role: str  # ARIA role
+    pieces: tuple  # Markup and Note, in order: the body with each note at its call
+    notes: tuple  # Note
+    headings: tuple  # Heading (level >= 2)
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.id}.xhtml"
+
+
+@dataclass(frozen=True)
+class Book:
+    root: Path
+    meta: Metadata
+    chapters: tuple  # Chapter, in reading order
+    images: tuple  # Image, each once
+    sources: tuple  # every file the book was read from (for cache keys)
+    warnings: tuple = ()  # Problem, reported but not fatal
+
+    @property
+    def slug(self) -> str:
+        from .markdown import slugify
+        s = slugify(self.meta.title)
+        return s[2:] if s.startswith("s-") and len(s) > 2 else s
+
+    def matter(self, name: str) -> tuple:
+        return tuple(c for c in self.chapters if c.matter == name)

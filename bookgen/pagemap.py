@@ -1,0 +1,116 @@
+"""Where each printed page begins, in terms both editions share: (chapter id, block number, words before).
+
+Both editions render chapters from the same partial, so the n-th block element of a chapter (paragraph,
+heading, list item, cell...) is the same in the print HTML and in the EPUB file. WeasyPrint's laid-out
+pages tell which text box begins each page; counting the words of that block laid out on earlier pages
+gives the place in the EPUB where the page break goes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "pre", "figcaption", "dt", "dd",
+              "caption", "blockquote", "figure", "table", "hr"}
+SOFT_HYPHEN_BREAK = "\u2010"  # what WeasyPrint adds at a hyphenated line end
+
+
+@dataclass(frozen=True)
+class PageStart:
+    index: int  # 0-based page index in the PDF
+    label: str  # the folio as printed ("1", "2"...), or the roman numeral of front matter
+    chapter: str | None  # id of the chapter the page's first text belongs to (None: front matter)
+    block: int | None  # number of the block element in that chapter (document order, notes excluded)
+    words: int  # words of that block on earlier pages
+    text: str  # the first words on the page (for checks)
+
+
+def chapter_blocks(section, is_note) -> list:
+    """Block elements of a chapter section in document order, leaving out the notes."""
+    out = []
+
+    def walk(el):
+        for child in el:
+            if not isinstance(child.tag, str) or is_note(child):
+                continue
+            if _local(child.tag) in BLOCK_TAGS:
+                out.append(child)
+            walk(child)
+    walk(section)
+    return out
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
+    """For every page of a rendered WeasyPrint document, where it begins."""
+    from weasyprint.formatting_structure import boxes as B
+
+    parent = {child: p for p in html_root.iter() for child in p}
+    block_key = {}  # element -> (chapter id, block index)
+    for el in html_root.iter():
+        if el.get("id") in chapter_ids and el.tag == "section":
+            blocks = chapter_blocks(el, lambda e: "footnote" in (e.get("class") or "").split())
+            for n, b in enumerate(blocks):
+                block_key[b] = (el.get("id"), n)
+
+    def key_of(element):
+        while element is not None and element not in block_key:
+            element = parent.get(element)
+        return block_key.get(element) if element is not None else None
+
+    seen_text: dict = {}  # block key -> text laid out so far
+    starts = []
+    for i, page in enumerate(document.pages):
+        first = None
+        for line in _lines(page._page_box, B):
+            for box, text in line:
+                key = key_of(box.element)
+                if key is None:
+                    continue
+                if first is None:
+                    acc = seen_text.get(key, "")
+                    first = (key, len(acc.split()), [])
+                seen_text[key] = seen_text.get(key, "") + text
+                if first[0] == key and len(" ".join(first[2]).split()) < 8:
+                    first[2].append(text)
+            # a new line: words do not run on, unless the line ended in a hyphenation break
+            for key in {key_of(b.element) for b, _ in line} - {None}:
+                acc = seen_text[key]
+                if acc.endswith(SOFT_HYPHEN_BREAK):
+                    seen_text[key] = acc[:-1]
+                elif not acc.endswith(("-", "\u2013", "\u2014", "/")):
+                    seen_text[key] = acc + " "
+        if first is None:
+            starts.append(PageStart(i, labels[i], None, None, 0, ""))
+        else:
+            (chapter, block), words, texts = first
+            starts.append(PageStart(i, labels[i], chapter, block, words, "".join(texts).strip()))
+    return starts
+
+
+def _lines(page_box, B):
+    """The page's lines of text (lists of (box, text)), skipping margin boxes and the footnote area."""
+    out = []
+
+    def walk(box, line):
+        if isinstance(box, (B.MarginBox, B.FootnoteAreaBox)):
+            return
+        if isinstance(box, B.LineBox):
+            line = []
+            out.append(line)
+        if isinstance(box, B.TextBox):
+            if line is not None and box.text:
+                line.append((box, box.text))
+            return
+        if isinstance(box, B.ReplacedBox):
+            if line is None:
+                out.append([(box, "")])
+            else:
+                line.append((box, ""))
+            return
+        for child in getattr(box, "children", ()):
+            walk(child, line)
+    walk(page_box, None)
+    return [line for line in out if line]
