@@ -139,7 +139,6 @@ def write_epub(book, pages=None) -> bytes:
     if meta.subtitle:
         eb.add_metadata("DC", "title", meta.subtitle, {"id": "subtitle"})
         eb.add_metadata(None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"})
-        eb.add_metadata(None, "meta", "main", {"refines": "#id", "property": "title-type"})
     for key, value in (("publisher", meta.publisher), ("date", meta.date), ("rights", meta.rights),
                        ("description", meta.description)):
         if value:
