@@ -111,9 +111,12 @@ def stylesheets(book) -> list[Path]:
 
 
 def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:
-    """Lay out the print edition. The copyright page names the fonts the PDF really uses: a quick probe of the
-    book's characters gives them before the layout, and the laid-out book is checked against it (laid out
-    again in the rare case it differs)."""
+    """Lay out the print edition.
+
+    The copyright page names the fonts the PDF really uses: a quick probe of the book's characters gives them
+    before the layout, and the laid-out book is checked against it (laid out again if it differs). WeasyPrint
+    moves a footnote to the next page rather than leave a paragraph's first line alone at the foot of a page;
+    when it does, the paragraph that ends the page is sent to the next page and the book laid out again."""
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
@@ -131,16 +134,22 @@ def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:
             except Exception as e:  # a stylesheet WeasyPrint cannot parse at all
                 raise BookError(Problem(path, f"stylesheet error: {e}", None, "fix the CSS")) from None
         fonts = probe_fonts(book, css, fetcher, font_config)
-        for _ in range(3):
-            html, document, raw = _layout(book, options, css, fetcher, font_config, fonts)
+        pushed: list[str] = []  # selectors of blocks sent to the next page to keep notes with their calls
+        for _ in range(8):
+            collect.messages.clear()
+            html, document, raw = _layout(book, options, css, fetcher, font_config, fonts, pushed)
             used = used_fonts(document)
-            if used == fonts:
+            if used != fonts:
+                fonts = used
+                continue
+            more = [s for s in blocks_to_push(book, document, html.etree_element) if s not in pushed]
+            if not more:
                 break
-            fonts = used
-        else:
-            raise BookError("internal error: the fonts named on the copyright page do not settle")
+            pushed += more
     finally:
         logger.removeHandler(collect)
+    if used_fonts(document) != fonts:
+        raise BookError("internal error: the fonts named on the copyright page do not settle")
     body = next((c for c in book.chapters if c.matter == "body"), None)
     body_start = _page_of(document, body.id) if body else len(document.pages)
     labels = [roman(i + 1) if i < body_start else str(i - body_start + 1) for i in range(len(document.pages))]
@@ -148,16 +157,80 @@ def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:
     return Rendered(document, html, body_start, labels, collect.messages, raw, fonts, length_pt(options.bleed))
 
 
-def _layout(book, options, css, fetcher, font_config, fonts):
+def _layout(book, options, css, fetcher, font_config, fonts, pushed=()):
     from weasyprint import CSS, HTML
 
     html_text, page_css = print_html(book, options, fonts=font_names(fonts))
+    if pushed:
+        page_css += "\n".join(f"{selector} {{ break-before: page; }}" for selector in pushed) + "\n"
     html = HTML(string=html_text, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
     sheets = css + [CSS(string=page_css, font_config=font_config)]
     document = html.render(stylesheets=sheets, font_config=font_config, pdf_variant=PDF_VARIANT)
     raw = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
                              custom_metadata=False)
     return html, document, raw
+
+
+def blocks_to_push(book, document, root) -> list[str]:
+    """For each note printed on a later page than its call (and short enough to fit on a page), a selector
+    for the last block that starts on the call's page: sending it on leaves room for the note."""
+    where = {}
+    for i, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            where.setdefault(anchor, i)
+    heights, room = _note_heights(document)
+    pages = set()
+    for chapter in book.chapters:
+        for note in chapter.notes:
+            call, text = where.get(note.ref_id), where.get(note.id)
+            if call is not None and text is not None and call != text and heights.get(note.id, 0) <= room:
+                pages.add(call)
+    parents = {child: parent for parent in root.iter() for child in parent}
+    selectors = []
+    for i in sorted(pages):
+        before = set(_blocks(document.pages[i - 1])) if i > 0 else set()
+        starting = [e for e in _blocks(document.pages[i]) if e not in before]
+        if starting:
+            selector = _selector(starting[-1], parents)
+            if selector:
+                selectors.append(selector)
+    return selectors
+
+
+PUSHABLE = {"p", "li", "blockquote", "pre", "table", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "dl", "dt",
+            "dd"}
+
+
+def _blocks(page) -> list:
+    """The elements of the block boxes in a page's text flow, in order (not the notes, not the margins)."""
+    from weasyprint.formatting_structure import boxes as B
+
+    out = []
+
+    def walk(box):
+        if isinstance(box, (B.MarginBox, B.FootnoteAreaBox)):
+            return
+        if isinstance(box, B.BlockBox) and box.element is not None and box.element_tag in PUSHABLE:
+            out.append(box.element)
+        for child in getattr(box, "children", ()):
+            walk(child)
+    walk(page._page_box)
+    return out
+
+
+def _selector(element, parents) -> str | None:
+    """A CSS selector for one element: its chapter section's id, then :nth-child steps down to it."""
+    steps = []
+    while element is not None:
+        if element.get("id") and element.tag.rsplit("}", 1)[-1] == "section":
+            return "#" + element.get("id") + "".join(f" > :nth-child({n})" for n in reversed(steps))
+        parent = parents.get(element)
+        if parent is None:
+            return None
+        siblings = [c for c in parent if isinstance(c.tag, str)]
+        steps.append(siblings.index(element) + 1)
+        element = parent
+    return None
 
 
 PDF_VARIANT = "pdf/ua-1"
@@ -215,47 +288,56 @@ def _page_of(document, anchor: str) -> int:
 
 
 def check_notes(book, document, labels=None):
-    """Each footnote must be printed whole on the page of its call. WeasyPrint does not split a note: one too
-    long for a page is pushed on and cut off, and one too long for what is left of its page moves to a later
-    page. Refuse both, saying which note and where."""
+    """Each footnote must be printed whole on the page of its call. WeasyPrint does not split a note: one taller
+    than a page is pushed to the end and cut off (and can take the notes after it along), and one too tall for
+    what is left of its page moves to a later page. Refuse all of these, saying which note and where."""
     labels = labels or [str(i + 1) for i in range(len(document.pages))]
     where = {}
     for i, page in enumerate(document.pages):
         for anchor in page.anchors:
             where.setdefault(anchor, i)
-    overflowing = _overflowing_note_pages(document)
+    heights, room = _note_heights(document)
     problems = []
     for chapter in book.chapters:
         for note in chapter.notes:
             call, text = where.get(note.ref_id), where.get(note.id)
-            if text is None or text in overflowing:
-                problems.append(Problem(chapter.source, f"footnote {note.number} is too long for one page: a note "
-                                        "is not split across pages, so the PDF would cut it off", None,
+            on = f"page {labels[call]}" if call is not None else "no page"
+            if note.id in heights and heights[note.id] > room + 0.5:
+                problems.append(Problem(chapter.source, f"footnote {note.number} (called on {on}) is longer than a "
+                                        f"page can hold ({heights[note.id] / room:.1f} pages): a note is not split "
+                                        "across pages, so the PDF would cut it off", None,
                                         "shorten the note, split it into two notes, or move part of it into the "
                                         "text"))
-            elif call != text:
-                where_call = f"page {labels[call]}" if call is not None else "no page"
-                problems.append(Problem(chapter.source, f"footnote {note.number} is called on {where_call} but "
-                                        f"would be printed on page {labels[text]}", None,
+            elif text is None:
+                problems.append(Problem(chapter.source, f"footnote {note.number} (called on {on}) is not printed "
+                                        "anywhere: it is too long for one page (a note is not split across pages), "
+                                        "or a note too long before it took its place", None,
                                         "shorten the note, or split it into two notes"))
+            elif call != text:
+                problems.append(Problem(chapter.source, f"footnote {note.number} is called on {on} but would be "
+                                        f"printed on page {labels[text]}", None,
+                                        "shorten the note or split it into two notes, so that it fits below "
+                                        "its call"))
     if problems:
         raise BookError(problems)
 
 
-def _overflowing_note_pages(document) -> set:
-    """Pages whose footnote area is taller than the page's text block (its top is cut off)."""
+def _note_heights(document):
+    """The height of each laid-out footnote (by id), and the height of a page's text block."""
     from weasyprint.formatting_structure import boxes as B
 
-    out = set()
-    for i, page in enumerate(document.pages):
+    heights, room = {}, float("inf")
+    for page in document.pages:
         box = getattr(page, "_page_box", None)
         if box is None:
             continue
-        top = box.content_box_y()
+        room = min(room, box.height)
         for child in box.children:
-            if isinstance(child, B.FootnoteAreaBox) and child.position_y < top - 0.5:
-                out.add(i)
-    return out
+            if isinstance(child, B.FootnoteAreaBox):
+                for note in child.children:
+                    if note.element is not None and note.element.get("id"):
+                        heights[note.element.get("id")] = note.margin_height()
+    return heights, room
 
 
 def page_map(book, rendered: Rendered):
