@@ -164,7 +164,8 @@ def _layout(book, options, css, fetcher, font_config, fonts, pushed=()):
     if pushed:
         page_css += "\n".join(f"{selector} {{ break-before: page; }}" for selector in pushed) + "\n"
     html = HTML(string=html_text, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
-    sheets = css + [CSS(string=page_css, font_config=font_config)]
+    # the project's base.css and print.css, the page size, then the book's own stylesheets
+    sheets = css[:2] + [CSS(string=page_css, font_config=font_config)] + css[2:]
     document = html.render(stylesheets=sheets, font_config=font_config, pdf_variant=PDF_VARIANT)
     raw = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
                              custom_metadata=False)
