@@ -412,6 +412,26 @@ def test_copyright_page_names_the_fonts_really_used(books, name):
         assert set(named) == {"Linux Libertine O", "Linux Libertine Mono O", "IPAMincho"}
 
 
+def test_text_is_hyphenated_in_the_book_language_but_titles_are_not(books):
+    book, path = books["typeset"]
+    assert book.meta.language == "en-GB"
+    pages = layout_text(path)
+    body_lines = [line.rstrip() for page in pages[6:] for line in page.splitlines()]
+    hyphenated = [line for line in body_lines if line.endswith("\u2010")]
+    assert len(hyphenated) >= 10
+    # never in a running head, a heading or the contents
+    titles = {normalize(c.title) for c in book.chapters} | {normalize(h.text) for c in book.chapters
+                                                             for h in c.headings}
+    for i, page_words in enumerate(words(path)):
+        head, _ = head_and_foot(path, book, i)
+        assert "\u2010" not in joined(head)
+    contents = next(i for i, t in enumerate(pages) if t.strip().startswith("Contents"))
+    assert "\u2010" not in pages[contents]
+    for line in body_lines:
+        if line.endswith("\u2010"):
+            assert not any(normalize(line).startswith(t[:12]) for t in titles if len(t) > 12), line
+
+
 # ---------------------------------------------------------------- layout (read from WeasyPrint's pages)
 
 def blocks_by_page(rendered):
