@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -38,6 +39,9 @@ class Rendered:
     body_start: int  # index of the page where folio 1 is
     labels: list  # folio of each page
     warnings: list  # what WeasyPrint logged
+    raw_pdf: bytes = b""  # WeasyPrint's PDF, before page labels and boxes
+    fonts: tuple = ()  # the font families really used, the book face first
+    bleed_pt: float = 0.0  # bleed asked for, in points (BleedBox = TrimBox grown by it)
 
 
 def fetcher_for(book):
@@ -70,11 +74,33 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+PT = {"pt": 1.0, "px": 0.75, "in": 72.0, "cm": 72 / 2.54, "mm": 72 / 25.4}
+MARKS_GAP_PT = 3 * PT["mm"]  # crop marks start this far outside the bleed
+
+
+def length_pt(value: str | None) -> float:
+    """A CSS length (3mm, 0.125in, 9pt) in points; 0 for none."""
+    if not value:
+        return 0.0
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt|px)\s*", value)
+    if not m:
+        raise BookError(Problem(None, f"'{value}' is not a length", None, "give a length like 3mm or 0.125in"))
+    return float(m.group(1)) * PT[m.group(2)]
+
+
+def page_bleed_pt(options: PrintOptions) -> float:
+    """The bleed WeasyPrint lays out. WeasyPrint draws crop marks inside its bleed area, so with marks the
+    area grows to hold the real bleed plus a margin for the marks; the BleedBox is set back to the real one."""
+    bleed = length_pt(options.bleed)
+    return 2 * (bleed + MARKS_GAP_PT) if options.crop_marks else bleed
+
+
 def print_html(book, options: PrintOptions, fonts: str = "") -> tuple[str, str]:
     env = environment(book.root)
     html = render(env, "print/book.html.j2", **context(book, "print"), fonts=fonts)
-    page_css = render(env, "print/page.css.j2", size=book.meta.page_size, bleed=options.bleed,
-                      crop_marks=options.crop_marks)
+    bleed = page_bleed_pt(options)
+    page_css = render(env, "print/page.css.j2", size=book.meta.page_size,
+                      bleed=f"{bleed:.3f}pt" if bleed else None, crop_marks=options.crop_marks)
     return html, page_css
 
 
@@ -85,33 +111,174 @@ def stylesheets(book) -> list[Path]:
 
 
 def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:
-    from weasyprint import CSS, HTML
+    """Lay out the print edition.
+
+    The copyright page names the fonts the PDF really uses: a quick probe of the book's characters gives them
+    before the layout, and the laid-out book is checked against it (laid out again if it differs). WeasyPrint
+    moves a footnote to the next page rather than leave a paragraph's first line alone at the foot of a page;
+    when it does, the paragraph that ends the page is sent to the next page and the book laid out again."""
+    from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    html_text, page_css = print_html(book, options, fonts=font_names())
     fetcher = fetcher_for(book)
-    fonts = FontConfiguration()
+    font_config = FontConfiguration()
     collect = _Collect()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collect)
     try:
-        html = HTML(string=html_text, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
         css = []
         for path in stylesheets(book):
             try:
                 css.append(CSS(string=path.read_text(encoding="utf-8"), base_url=str(path.parent) + os.sep,
-                               url_fetcher=fetcher, font_config=fonts))
+                               url_fetcher=fetcher, font_config=font_config))
             except Exception as e:  # a stylesheet WeasyPrint cannot parse at all
                 raise BookError(Problem(path, f"stylesheet error: {e}", None, "fix the CSS")) from None
-        css.append(CSS(string=page_css, font_config=fonts))
-        document = html.render(stylesheets=css, font_config=fonts, pdf_variant="pdf/ua-1")
+        fonts = probe_fonts(book, css, fetcher, font_config)
+        pushed: list[str] = []  # selectors of blocks sent to the next page to keep notes with their calls
+        for _ in range(8):
+            collect.messages.clear()
+            html, document, raw = _layout(book, options, css, fetcher, font_config, fonts, pushed)
+            used = used_fonts(document)
+            if used != fonts:
+                fonts = used
+                continue
+            more = [s for s in blocks_to_push(book, document, html.etree_element) if s not in pushed]
+            if not more:
+                break
+            pushed += more
     finally:
         logger.removeHandler(collect)
-    body = next(c for c in book.chapters if c.matter == "body")
-    body_start = _page_of(document, body.id)
+    if used_fonts(document) != fonts:
+        raise BookError("internal error: the fonts named on the copyright page do not settle")
+    body = next((c for c in book.chapters if c.matter == "body"), None)
+    body_start = _page_of(document, body.id) if body else len(document.pages)
     labels = [roman(i + 1) if i < body_start else str(i - body_start + 1) for i in range(len(document.pages))]
-    check_notes(book, document)
-    return Rendered(document, html, body_start, labels, collect.messages)
+    check_notes(book, document, labels)
+    return Rendered(document, html, body_start, labels, collect.messages, raw, fonts, length_pt(options.bleed))
+
+
+def _layout(book, options, css, fetcher, font_config, fonts, pushed=()):
+    from weasyprint import CSS, HTML
+
+    html_text, page_css = print_html(book, options, fonts=font_names(fonts))
+    if pushed:
+        page_css += "\n".join(f"{selector} {{ break-before: page; }}" for selector in pushed) + "\n"
+    html = HTML(string=html_text, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
+    # the project's base.css and print.css, the page size, then the book's own stylesheets
+    sheets = css[:2] + [CSS(string=page_css, font_config=font_config)] + css[2:]
+    document = html.render(stylesheets=sheets, font_config=font_config, pdf_variant=PDF_VARIANT)
+    raw = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
+                             custom_metadata=False)
+    return html, document, raw
+
+
+def blocks_to_push(book, document, root) -> list[str]:
+    """For each note printed on a later page than its call (and short enough to fit on a page), a selector
+    for the last block that starts on the call's page: sending it on leaves room for the note."""
+    where = {}
+    for i, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            where.setdefault(anchor, i)
+    heights, room = _note_heights(document)
+    pages = set()
+    for chapter in book.chapters:
+        for note in chapter.notes:
+            call, text = where.get(note.ref_id), where.get(note.id)
+            if call is not None and text is not None and call != text and heights.get(note.id, 0) <= room:
+                pages.add(call)
+    parents = {child: parent for parent in root.iter() for child in parent}
+    selectors = []
+    for i in sorted(pages):
+        before = set(_blocks(document.pages[i - 1])) if i > 0 else set()
+        starting = [e for e in _blocks(document.pages[i]) if e not in before]
+        if starting:
+            selector = _selector(starting[-1], parents)
+            if selector:
+                selectors.append(selector)
+    return selectors
+
+
+PUSHABLE = {"p", "li", "blockquote", "pre", "table", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "dl", "dt",
+            "dd"}
+
+
+def _blocks(page) -> list:
+    """The elements of the block boxes in a page's text flow, in order (not the notes, not the margins)."""
+    from weasyprint.formatting_structure import boxes as B
+
+    out = []
+
+    def walk(box):
+        if isinstance(box, (B.MarginBox, B.FootnoteAreaBox)):
+            return
+        if isinstance(box, B.BlockBox) and box.element is not None and box.element_tag in PUSHABLE:
+            out.append(box.element)
+        for child in getattr(box, "children", ()):
+            walk(child)
+    walk(page._page_box)
+    return out
+
+
+def _selector(element, parents) -> str | None:
+    """A CSS selector for one element: its chapter section's id, then :nth-child steps down to it."""
+    steps = []
+    while element is not None:
+        if element.get("id") and element.tag.rsplit("}", 1)[-1] == "section":
+            return "#" + element.get("id") + "".join(f" > :nth-child({n})" for n in reversed(steps))
+        parent = parents.get(element)
+        if parent is None:
+            return None
+        siblings = [c for c in parent if isinstance(c.tag, str)]
+        steps.append(siblings.index(element) + 1)
+        element = parent
+    return None
+
+
+PDF_VARIANT = "pdf/ua-1"
+CODE_TAGS = {"pre", "code", "kbd", "samp"}
+
+
+def probe_fonts(book, css, fetcher, font_config) -> tuple:
+    """The fonts the book's characters will be set in: every character of the print edition once, in running
+    text and in code, laid out with the book's stylesheets (a page or two, a few hundredths of a second)."""
+    from lxml import html as lhtml
+    from markupsafe import escape
+    from weasyprint import HTML
+
+    html_text, _ = print_html(book, PrintOptions(), fonts="Set in")
+    root = lhtml.fromstring(html_text)
+    text, code = set(), set()
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        in_code = any(a.tag in CODE_TAGS for a in [el, *el.iterancestors()])
+        (code if in_code else text).update(el.text or "")
+        parent_code = any(a.tag in CODE_TAGS for a in el.iterancestors())
+        (code if parent_code else text).update(el.tail or "")
+    text.update("0123456789.ivxlcdm")  # folios and leaders
+    chars = lambda s: escape("".join(sorted(c for c in s if not c.isspace())))  # noqa: E731
+    probe = (f'<html lang="{escape(book.meta.language)}"><body><p>{chars(text)}</p>'
+             f'<pre><code>{chars(code)}</code></pre></body></html>')
+    document = HTML(string=probe, base_url=str(book.root) + os.sep, url_fetcher=fetcher).render(
+        stylesheets=css, font_config=font_config)
+    document.write_pdf()
+    return used_fonts(document)
+
+
+def used_fonts(document) -> tuple:
+    """Font families that set text in a written document: the one with the most glyphs first, then by name."""
+    glyphs = {}
+    for font in document.fonts.values():
+        glyphs[font.family] = glyphs.get(font.family, 0) + len(font.to_unicode)
+    if not glyphs:
+        return ()
+    main = max(glyphs, key=lambda f: (glyphs[f], f))
+    return (main, *sorted(f for f in glyphs if f != main))
+
+
+def font_names(fonts) -> str:
+    """What the copyright page prints after "Set in"."""
+    return ", ".join(fonts)
 
 
 def _page_of(document, anchor: str) -> int:
@@ -121,21 +288,57 @@ def _page_of(document, anchor: str) -> int:
     raise BookError(f"internal error: '{anchor}' is on no page")
 
 
-def check_notes(book, document):
-    """WeasyPrint does not split a footnote: one too long for its page would be lost. Refuse that."""
+def check_notes(book, document, labels=None):
+    """Each footnote must be printed whole on the page of its call. WeasyPrint does not split a note: one taller
+    than a page is pushed to the end and cut off (and can take the notes after it along), and one too tall for
+    what is left of its page moves to a later page. Refuse all of these, saying which note and where."""
+    labels = labels or [str(i + 1) for i in range(len(document.pages))]
     where = {}
     for i, page in enumerate(document.pages):
         for anchor in page.anchors:
             where.setdefault(anchor, i)
+    heights, room = _note_heights(document)
     problems = []
     for chapter in book.chapters:
         for note in chapter.notes:
-            if where.get(note.id) != where.get(note.ref_id):
-                problems.append(Problem(chapter.source, f"footnote {note.number} does not fit on the page where it "
-                                        "is called, and would be lost in the PDF", None,
-                                        "shorten the note or split it into two"))
+            call, text = where.get(note.ref_id), where.get(note.id)
+            on = f"page {labels[call]}" if call is not None else "no page"
+            if note.id in heights and heights[note.id] > room + 0.5:
+                problems.append(Problem(chapter.source, f"footnote {note.number} (called on {on}) is longer than a "
+                                        f"page can hold ({heights[note.id] / room:.1f} pages): a note is not split "
+                                        "across pages, so the PDF would cut it off", None,
+                                        "shorten the note, split it into two notes, or move part of it into the "
+                                        "text"))
+            elif text is None:
+                problems.append(Problem(chapter.source, f"footnote {note.number} (called on {on}) is not printed "
+                                        "anywhere: it is too long for one page (a note is not split across pages), "
+                                        "or a note too long before it took its place", None,
+                                        "shorten the note, or split it into two notes"))
+            elif call != text:
+                problems.append(Problem(chapter.source, f"footnote {note.number} is called on {on} but would be "
+                                        f"printed on page {labels[text]}", None,
+                                        "shorten the note or split it into two notes, so that it fits below "
+                                        "its call"))
     if problems:
         raise BookError(problems)
+
+
+def _note_heights(document):
+    """The height of each laid-out footnote (by id), and the height of a page's text block."""
+    from weasyprint.formatting_structure import boxes as B
+
+    heights, room = {}, float("inf")
+    for page in document.pages:
+        box = getattr(page, "_page_box", None)
+        if box is None:
+            continue
+        room = min(room, box.height)
+        for child in box.children:
+            if isinstance(child, B.FootnoteAreaBox):
+                for note in child.children:
+                    if note.element is not None and note.element.get("id"):
+                        heights[note.element.get("id")] = note.margin_height()
+    return heights, room
 
 
 def page_map(book, rendered: Rendered):
@@ -144,21 +347,27 @@ def page_map(book, rendered: Rendered):
 
 
 def pdf_bytes(book, rendered: Rendered) -> bytes:
-    """The finished PDF: WeasyPrint's output plus page labels (i, ii... then 1, 2...)."""
+    """The finished PDF: WeasyPrint's output plus page labels (i, ii... then 1, 2...) and, for a print shop,
+    the BleedBox. WeasyPrint writes no time of its own: the dates come from the book (see load_book)."""
     from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import RectangleObject
 
-    meta = book.meta
-    raw = rendered.document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=meta.identifier.encode("utf-8"),
-                                      custom_metadata=False)
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(raw)))
+    reader = PdfReader(io.BytesIO(rendered.raw_pdf))
+    writer = PdfWriter(clone_from=reader)
+    writer.pdf_header = reader.pdf_header  # PDF/UA-1 is PDF 1.7; pypdf would write its own header
     n = len(writer.pages)
     if rendered.body_start > 0:
         writer.set_page_label(0, rendered.body_start - 1, style="/r", start=1)
-    writer.set_page_label(rendered.body_start, n - 1, style="/D", start=1)
+    if rendered.body_start < n:
+        writer.set_page_label(rendered.body_start, n - 1, style="/D", start=1)
+    b = rendered.bleed_pt
+    for page in writer.pages:
+        trim = page.trimbox
+        box = RectangleObject([float(trim.left) - b, float(trim.bottom) - b, float(trim.right) + b,
+                               float(trim.top) + b])
+        page.bleedbox = box
+        if not b:
+            page.trimbox = RectangleObject([float(v) for v in trim])
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
-
-
-def font_names() -> str:
-    return "Linux Libertine O"
