@@ -55,6 +55,9 @@ def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
             for n, b in enumerate(blocks):
                 block_key[b] = (el.get("id"), n)
 
+    # A table header repeated at the top of a continuation page is a copy: the page begins after it.
+    repeated = {e for el in html_root.iter() if el.tag in ("thead", "tfoot") for e in el.iter()}
+
     def key_of(element):
         while element is not None and element not in block_key:
             element = parent.get(element)
@@ -66,8 +69,10 @@ def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
         first = None
         for line in _lines(page._page_box, B):
             for box, text in line:
+                if "::" in (getattr(box, "element_tag", "") or ""):
+                    continue  # generated text (list markers, ::before): not in the EPUB's words
                 key = key_of(box.element)
-                if key is None:
+                if key is None or (box.element in repeated and key in seen_text):
                     continue
                 if first is None:
                     acc = seen_text.get(key, "")
@@ -77,6 +82,8 @@ def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
                     first[2].append(text)
             # a new line: words do not run on, unless the line ended in a hyphenation break
             for key in {key_of(b.element) for b, _ in line} - {None}:
+                if key not in seen_text:
+                    continue
                 acc = seen_text[key]
                 if acc.endswith(SOFT_HYPHEN_BREAK):
                     seen_text[key] = acc[:-1]

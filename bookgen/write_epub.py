@@ -35,10 +35,13 @@ def chapter_pages(book, pages) -> dict:
     return out
 
 
-def insert_pagebreaks(section, starts, words):
+def is_note(el) -> bool:
+    return etree.QName(el).localname == "aside" or "footnotes" in (el.get("class") or "").split()
+
+
+def insert_pagebreaks(section, starts):
     """Put a pagebreak marker where each printed page begins."""
-    blocks = chapter_blocks(section, lambda e: etree.QName(e).localname == "aside"
-                            or "footnotes" in (e.get("class") or "").split())
+    blocks = chapter_blocks(section, is_note)
     for p in starts:
         marker = etree.Element(f"{{{XHTML}}}span")
         marker.set(f"{{{EPUB_NS}}}type", "pagebreak")
@@ -46,22 +49,24 @@ def insert_pagebreaks(section, starts, words):
         marker.set("id", f"page-{p.label}")
         marker.set("aria-label", p.label)
         if p.block is None or p.block >= len(blocks):
-            # blank page: at the end of the chapter, before its notes
-            notes = section.find("x:section[@class='footnotes']", NS)
-            if notes is not None:
-                notes.addprevious(marker)
+            # a blank page: at the end of the chapter's text, before its notes
+            notes = [el for el in section if is_note(el)]
+            if notes:
+                notes[0].addprevious(marker)
             else:
                 section.append(marker)
             continue
         _insert_at_word(blocks[p.block], p.words, marker)
 
 
+# Blocks a pagebreak can stand in front of (flow content); list items, cells and captions take it inside.
+BEFORE_OK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "figure", "table", "hr"}
+
+
 def _insert_at_word(block, words: int, marker):
-    """Insert `marker` inside `block` before its (words+1)-th word (after a word split across pages)."""
+    """Insert `marker` before the (words+1)-th word of `block` (after a word split across pages)."""
     if words == 0:
-        marker.tail = block.text
-        block.text = None
-        block.insert(0, marker)
+        _insert_before(block, marker)
         return
     count = 0
     prev_space = True
@@ -78,6 +83,20 @@ def _insert_at_word(block, words: int, marker):
                     _split_insert(node, attr, i, marker)
                     return
     block.append(marker)
+
+
+def _insert_before(block, marker):
+    """A page that begins with a block: the marker goes in front of it (or of the header it opens)."""
+    if etree.QName(block).localname not in BEFORE_OK:
+        marker.tail = block.text
+        block.text = None
+        block.insert(0, marker)
+        return
+    parent = block.getparent()
+    while (parent is not None and etree.QName(parent).localname == "header" and parent[0] is block
+           and not (parent.text or "").strip()):
+        block, parent = parent, parent.getparent()
+    block.addprevious(marker)
 
 
 def _text_nodes(block):
@@ -116,14 +135,76 @@ def rewrite_links(root, here: str, id_file: dict):
                 a.set("href", target if frag == target[:-6] else f"{target}#{frag}")
 
 
+TOC_DEPTH = 3  # the contents go down to the sections (##) and their subsections (###)
+
+
+def toc_tree(book) -> list[dict]:
+    """Chapters with their sections nested by heading level: [{title, href, children}]."""
+    tree = []
+    for chapter in book.chapters:
+        node = {"title": chapter.title, "href": chapter.file_name, "children": [], "level": 1}
+        tree.append(node)
+        stack = [node]
+        for h in chapter.headings:
+            if h.level > TOC_DEPTH:
+                continue
+            while stack[-1]["level"] >= h.level:
+                stack.pop()
+            child = {"title": h.text, "href": f"{chapter.file_name}#{h.id}", "children": [], "level": h.level}
+            stack[-1]["children"].append(child)
+            stack.append(child)
+    return tree
+
+
+def page_break_source(book) -> str:
+    """What the page numbers follow: the print edition, named by the identifier the PDF carries and its size.
+
+    pageBreakSource takes a URN when the source has its own (a print ISBN); book.toml has one identifier for
+    both editions, so the value describes the print edition as clearly as possible instead."""
+    meta = book.meta
+    size = meta.page_size
+    trim = size.name if size.name != "custom" else f"{size.width} x {size.height}"
+    return f"{meta.title}, print edition (PDF, {trim}), {meta.identifier}"
+
+
+def accessibility(book, pages) -> list[tuple[str, str]]:
+    """EPUB Accessibility 1.1 metadata (schema.org properties), true of what this build wrote."""
+    has_images = bool(book.images)
+    has_notes = any(c.notes for c in book.chapters)
+    features = ["structuralNavigation", "tableOfContents", "readingOrder"]
+    if pages:
+        features += ["pageBreakMarkers", "pageNavigation"]
+    if has_images:
+        features.append("alternativeText")
+    if has_notes:
+        features.append("annotations")
+    summary = ("This publication meets WCAG 2.2 Level AA. Text with headings in order, a navigable table of "
+               "contents and landmarks")
+    if has_notes:
+        summary += "; notes pop up from their reference and link back to it"
+    if pages:
+        summary += "; the page numbers of the print edition, as page break markers and a page list"
+    if has_images:
+        summary += "; every image has a text description"
+    summary += ". No flashing, motion or sound."
+    out = [("schema:accessMode", "textual")]
+    if has_images:
+        out.append(("schema:accessMode", "visual"))
+    out.append(("schema:accessModeSufficient", "textual"))
+    out += [("schema:accessibilityFeature", f) for f in features]
+    out += [("schema:accessibilityHazard", "none"), ("schema:accessibilitySummary", summary),
+            ("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.2 Level AA")]
+    return out
+
+
 def write_epub(book, pages=None) -> bytes:
     """The EPUB as bytes. `pages`: the print edition's page starts (pagemap), or None."""
-    import ebooklib
     from ebooklib import epub
 
     meta = book.meta
     env = environment(book.root)
     ctx = context(book, "epub")
+    words = ctx["words"]
     css_items = []
     for path in epub_stylesheets(book):
         css_items.append(epub.EpubItem(uid=f"css-{path.stem}", file_name=f"css/{path.name}", media_type="text/css",
@@ -132,37 +213,29 @@ def write_epub(book, pages=None) -> bytes:
 
     eb = epub.EpubBook()
     eb.set_identifier(meta.identifier)
-    eb.set_title(meta.title)
-    eb.set_language(meta.language)
-    for n, a in enumerate(meta.authors):
-        eb.add_author(a.name, file_as=a.file_as, role="aut", uid=f"author{n + 1}")
+    # titles: the main title and the subtitle, each refined with its title-type
+    eb.title = meta.title  # ebooklib's NCX and page titles read it
+    eb.add_metadata("DC", "title", meta.title, {"id": "title"})
+    eb.add_metadata(None, "meta", "main", {"refines": "#title", "property": "title-type"})
     if meta.subtitle:
         eb.add_metadata("DC", "title", meta.subtitle, {"id": "subtitle"})
         eb.add_metadata(None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"})
+    eb.set_language(meta.language)
+    for n, a in enumerate(meta.authors, 1):
+        eb.add_metadata("DC", "creator", a.name, {"id": f"author{n}"})
+        eb.add_metadata(None, "meta", a.file_as, {"refines": f"#author{n}", "property": "file-as"})
+        eb.add_metadata(None, "meta", "aut", {"refines": f"#author{n}", "property": "role",
+                                               "scheme": "marc:relators"})
+        eb.add_metadata(None, "meta", str(n), {"refines": f"#author{n}", "property": "display-seq"})
     for key, value in (("publisher", meta.publisher), ("date", meta.date), ("rights", meta.rights),
                        ("description", meta.description)):
         if value:
             eb.add_metadata("DC", key, value)
     for s in meta.subjects:
         eb.add_metadata("DC", "subject", s)
-    a11y = [("schema:accessMode", "textual"), ("schema:accessModeSufficient", "textual"),
-            ("schema:accessibilityFeature", "structuralNavigation"),
-            ("schema:accessibilityFeature", "tableOfContents"),
-            ("schema:accessibilityFeature", "readingOrder"),
-            ("schema:accessibilityHazard", "none"),
-            ("schema:accessibilitySummary",
-             "Text with headings in order, a navigable table of contents, pop-up notes linked both ways"
-             + (", and the page numbers of the print edition" if pages else "")
-             + (", and a text description of every image." if book.images else ".")),
-            ("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.2 Level AA")]
-    if book.images:
-        a11y += [("schema:accessMode", "visual"), ("schema:accessibilityFeature", "alternativeText")]
-    if any(c.notes for c in book.chapters):
-        a11y.append(("schema:accessibilityFeature", "annotations"))
     if pages:
-        a11y.append(("schema:accessibilityFeature", "printPageNumbers"))
-        eb.add_metadata(None, "meta", f"urn:bookgen:print:{meta.identifier}", {"property": "pageBreakSource"})
-    for prop, value in a11y:
+        eb.add_metadata(None, "meta", page_break_source(book), {"property": "pageBreakSource"})
+    for prop, value in accessibility(book, pages):
         eb.add_metadata(None, "meta", value, {"property": prop})
 
     # cover
@@ -171,7 +244,7 @@ def write_epub(book, pages=None) -> bytes:
     cover_item = epub.EpubItem(uid="cover-image", file_name=cover_href, media_type=media_type, content=image)
     cover_item.properties = ["cover-image"]
     eb.add_item(cover_item)
-    eb.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+    eb.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})  # EPUB 2 readers, Kindle
     for item in css_items:
         eb.add_item(item)
     for n, img in enumerate(book.images):
@@ -181,6 +254,7 @@ def write_epub(book, pages=None) -> bytes:
     def page(template, title, body_type, **extra):
         return render(env, template, **ctx, title=title, stylesheets=css_hrefs, body_type=body_type, **extra)
 
+    # chapters: rendered from the shared partial, links rewritten to files, page breaks inserted
     by_chapter = chapter_pages(book, pages or [])
     docs = {}
     id_file = {}
@@ -195,28 +269,30 @@ def write_epub(book, pages=None) -> bytes:
         root = docs[chapter.file_name]
         rewrite_links(root, chapter.file_name, id_file)
         section = root.find(f".//x:section[@id='{chapter.id}']", NS)
-        insert_pagebreaks(section, by_chapter.get(chapter.id, []), None)
+        insert_pagebreaks(section, by_chapter.get(chapter.id, []))
 
-    items = []
-    cover_alt = meta.cover_alt or f"{ctx['words']['cover']}: {meta.title}" + (f", {meta.author_names}" if meta.authors else "")
-    fixed = [
-        ("cover", "cover.xhtml", page("epub/cover.xhtml.j2", ctx["words"]["cover"], "cover",
-                                      cover_href=cover_href, cover_alt=cover_alt)),
-        ("titlepage", "titlepage.xhtml", page("epub/titlepage.xhtml.j2", meta.title, "frontmatter")),
-        ("copyright", "copyright.xhtml", page("epub/copyright.xhtml.j2", ctx["words"]["copyright"], "frontmatter",
-                                              fonts="")),
-    ]
-    for uid, name, text in fixed:
-        items.append(epub.EpubItem(uid=uid, file_name=name, media_type="application/xhtml+xml",
-                                   content=text.encode("utf-8")))
     page_list = []
     for chapter in book.chapters:
         for p in by_chapter.get(chapter.id, []):
-            page_list.append({"href": f"{chapter.file_name}#page-{p.label}", "label": p.label, "index": p.index})
+            page_list.append({"href": f"{chapter.file_name}#page-{p.label}", "label": p.label, "index": p.index,
+                              "number": int(p.label) if p.label.isdigit() else None})
     page_list.sort(key=lambda p: p["index"])
+
+    cover_alt = meta.cover_alt or f"{words['cover']}: {meta.title}" + (f", {meta.author_names}" if meta.authors else "")
+    # The copyright page names no typeface: in the EPUB the reader chooses the font.
+    fixed = [
+        ("cover", "cover.xhtml", page("epub/cover.xhtml.j2", words["cover"], "frontmatter",
+                                      cover_href=cover_href, cover_alt=cover_alt)),
+        ("titlepage", "titlepage.xhtml", page("epub/titlepage.xhtml.j2", meta.title, "frontmatter")),
+        ("copyright", "copyright.xhtml", page("epub/copyright.xhtml.j2", words["copyright"], "frontmatter",
+                                              fonts="")),
+    ]
+    items = [epub.EpubItem(uid=uid, file_name=name, media_type="application/xhtml+xml", content=text.encode("utf-8"))
+             for uid, name, text in fixed]
+    toc = toc_tree(book)
     body = [c for c in book.chapters if c.matter == "body"]
     back = [c for c in book.chapters if c.matter == "back"]
-    nav_text = page("epub/nav.xhtml.j2", ctx["words"]["contents"], "frontmatter", pages=page_list,
+    nav_text = page("epub/nav.xhtml.j2", words["contents"], "frontmatter", toc=toc, pages=page_list,
                     first_body=body[0], first_back=back[0] if back else None)
     nav = epub.EpubItem(uid="nav", file_name="nav.xhtml", media_type="application/xhtml+xml",
                         content=nav_text.encode("utf-8"))
@@ -229,31 +305,77 @@ def write_epub(book, pages=None) -> bytes:
                                            media_type="application/xhtml+xml", content=content))
     for item in items + [nav] + chapter_items:
         eb.add_item(item)
-    eb.add_item(epub.EpubNcx())
-    eb.toc = [epub.Link(c.file_name, c.title, c.id) for c in book.chapters]
-    front = [c for c in chapter_items if book.chapters[chapter_items.index(c)].matter == "front"]
-    eb.spine = [items[0], items[1], items[2], nav] + [c for c in chapter_items]
-    del front
+    ncx = epub.EpubNcx()  # its content is replaced by ours (templates/epub/ncx.xml.j2) when the zip is re-packed
+    eb.add_item(ncx)
+    eb.spine = items + [nav] + chapter_items
+
+    order = reading_order([("cover.xhtml", None), ("titlepage.xhtml", None), ("copyright.xhtml", None),
+                           ("nav.xhtml", None)] + [(c.file_name, docs[c.file_name]) for c in book.chapters])
+    ncx_text = render(env, "epub/ncx.xml.j2", **ctx, toc=number_play_order(toc, page_list, order),
+                      pages=page_list, depth=max((_depth(n) for n in toc), default=1),
+                      max_page=max((p["number"] or 0 for p in page_list), default=0))
 
     modified = datetime.strptime(meta.modified, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     raw = io.BytesIO()
     epub.write_epub(raw, eb, {"epub3_pages": False, "epub3_landmark": False, "epub2_guide": False,
                               "mtime": modified, "raise_exceptions": True})
-    del ebooklib
-    return reproducible_zip(raw.getvalue(), modified)
+    return reproducible_zip(raw.getvalue(), modified, {f"EPUB/{ncx.file_name}": ncx_text.encode("utf-8")})
 
 
-def reproducible_zip(data: bytes, when: datetime) -> bytes:
-    """Re-pack: `mimetype` first and stored, every entry with the same fixed time, in a fixed order."""
+def _depth(node) -> int:
+    return 1 + max((_depth(c) for c in node["children"]), default=0)
+
+
+def reading_order(files) -> dict:
+    """href (file or file#id) -> its place in the reading order, for the NCX's playOrder."""
+    out = {}
+    for n, (name, root) in enumerate(files):
+        out[name] = (n, -1)
+        if root is not None:
+            for i, el in enumerate(root.iter()):
+                if el.get("id"):
+                    out[f"{name}#{el.get('id')}"] = (n, i)
+    return out
+
+
+def number_play_order(toc, page_list, order) -> list:
+    """Give every navPoint and pageTarget its playOrder: one number per place in the reading order."""
+    places = []
+
+    def collect(nodes):
+        for node in nodes:
+            places.append(order[node["href"]])
+            collect(node["children"])
+    collect(toc)
+    places += [order[p["href"]] for p in page_list]
+    number = {place: n for n, place in enumerate(sorted(set(places)), 1)}
+
+    def mark(nodes):
+        return [{**node, "play_order": number[order[node["href"]]], "children": mark(node["children"])}
+                for node in nodes]
+    for p in page_list:
+        p["play_order"] = number[order[p["href"]]]
+    return mark(toc)
+
+
+def reproducible_zip(data: bytes, when: datetime, replace: dict | None = None) -> bytes:
+    """Re-pack: `mimetype` first and stored, every entry with the same fixed time, in a fixed order.
+
+    `replace`: entry name -> new content (our own NCX instead of ebooklib's)."""
+    replace = replace or {}
     stamp = max(when, datetime(1980, 1, 1, tzinfo=timezone.utc)).timetuple()[:6]
     src = zipfile.ZipFile(io.BytesIO(data))
+    names = src.namelist()
+    missing = set(replace) - set(names)
+    if missing:
+        raise ValueError(f"no {', '.join(sorted(missing))} in the EPUB to replace")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as dst:
-        names = src.namelist()
         for name in ["mimetype"] + [n for n in names if n != "mimetype"]:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3
-            dst.writestr(info, src.read(name), compresslevel=9 if name != "mimetype" else None)
+            content = replace.get(name) or src.read(name)
+            dst.writestr(info, content, compresslevel=9 if name != "mimetype" else None)
     return out.getvalue()
