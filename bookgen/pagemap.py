@@ -22,6 +22,8 @@ class PageStart:
     block: int | None  # number of the block element in that chapter (document order, notes excluded)
     words: int  # words of that block on earlier pages
     text: str  # the first words on the page (for checks)
+    chars: int = 0  # letters (characters other than spaces) of that block on earlier pages: exact where
+    #                 counting words is not (a line broken after a spaced dash, a word hyphenated across pages)
 
 
 def chapter_blocks(section, is_note) -> list:
@@ -69,14 +71,19 @@ def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
         first = None
         for line in _lines(page._page_box, B):
             for box, text in line:
-                if "::" in (getattr(box, "element_tag", "") or ""):
-                    continue  # generated text (list markers, ::before): not in the EPUB's words
                 key = key_of(box.element)
                 if key is None or (box.element in repeated and key in seen_text):
                     continue
+                if "::" in (getattr(box, "element_tag", "") or ""):
+                    # generated text (a list number, hr::after): it is not in the EPUB, but it does show
+                    # that the page begins with its block
+                    if first is None:
+                        acc = seen_text.get(key, "")
+                        first = (key, len(acc.split()), [], _letters(acc))
+                    continue
                 if first is None:
                     acc = seen_text.get(key, "")
-                    first = (key, len(acc.split()), [])
+                    first = (key, len(acc.split()), [], _letters(acc))
                 seen_text[key] = seen_text.get(key, "") + text
                 if first[0] == key and len(" ".join(first[2]).split()) < 8:
                     first[2].append(text)
@@ -92,9 +99,13 @@ def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
         if first is None:
             starts.append(PageStart(i, labels[i], None, None, 0, ""))
         else:
-            (chapter, block), words, texts = first
-            starts.append(PageStart(i, labels[i], chapter, block, words, "".join(texts).strip()))
+            (chapter, block), words, texts, chars = first
+            starts.append(PageStart(i, labels[i], chapter, block, words, "".join(texts).strip(), chars))
     return starts
+
+
+def _letters(text: str) -> int:
+    return sum(1 for ch in text if not ch.isspace())
 
 
 def _lines(page_box, B):

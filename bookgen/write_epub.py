@@ -56,32 +56,42 @@ def insert_pagebreaks(section, starts):
             else:
                 section.append(marker)
             continue
-        _insert_at_word(blocks[p.block], p.words, marker)
+        _insert_at(blocks[p.block], p.chars, marker)
 
 
 # Blocks a pagebreak can stand in front of (flow content); list items, cells and captions take it inside.
 BEFORE_OK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "figure", "table", "hr"}
 
 
-def _insert_at_word(block, words: int, marker):
-    """Insert `marker` before the (words+1)-th word of `block` (after a word split across pages)."""
-    if words == 0:
+# A line may break after these with no hyphen added: the next page begins a new piece of the word.
+BREAKS_AFTER = "-\u2010\u2011\u2013\u2014/"
+
+
+def _insert_at(block, chars: int, marker):
+    """Insert `marker` where the page begins: after the first `chars` letters (non-space characters) of
+    `block`. A word hyphenated across two pages keeps the marker after it, not inside it."""
+    if chars == 0:
         _insert_before(block, marker)
         return
     count = 0
-    prev_space = True
-    # walk text nodes in document order: (element, attribute 'text' or 'tail')
+    state = None  # None: counting; "word": finishing a word split across the pages; "next": at the next letter
+    space = True
+    last = ""
     for node, attr in _text_nodes(block):
         text = getattr(node, attr) or ""
         for i, ch in enumerate(text):
             if ch.isspace():
-                prev_space = True
-            elif prev_space:
-                prev_space = False
-                count += 1
-                if count == words + 1:
-                    _split_insert(node, attr, i, marker)
-                    return
+                space = True
+                if state == "word":
+                    state = "next"
+                continue
+            if state == "next" or (state is None and count == chars and (space or last in BREAKS_AFTER)):
+                _split_insert(node, attr, i, marker)
+                return
+            if state is None and count == chars:
+                state = "word"
+            count += 1
+            space, last = False, ch
     block.append(marker)
 
 

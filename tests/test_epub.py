@@ -246,6 +246,14 @@ def test_pagebreaks_on_small_pages(tmp_path):
     assert checked >= 50 and hyphenated >= 1
 
 
+def test_pagebreaks_after_line_breaks_at_dashes(tmp_path):
+    """Lines that end with a spaced dash: counting words would put the markers a word off; letters do not."""
+    book = FIXTURES / "dashes"
+    result = build_into(book, tmp_path)
+    checked, _ = check_pagebreaks_against_pdf(result, book)
+    assert checked >= 15
+
+
 def test_covered_book_has_a_page_starting_inside_a_hyphenated_list_item(covered_build):
     # the fixture's page size is chosen so that page 3 begins with the end of "mul-tiplier" inside item 1
     book = Epub(covered_build.outputs["epub"])
