@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from lxml import etree
 
 from .cover import cover_image
-from .pagemap import chapter_blocks
+from .pagemap import BLOCK_TAGS, chapter_blocks
 from .render import STYLES, context, environment, render
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -110,10 +110,12 @@ def _insert_before(block, marker):
 
 
 def _text_nodes(block):
+    """The text of `block` itself in document order, as (element, 'text' or 'tail'): the text of a block inside
+    it (a nested list, a paragraph in a list item) is that block's own, as the page map counts it."""
     def walk(el):
         yield el, "text"
         for child in el:
-            if etree.QName(child).localname in ("aside",):
+            if not isinstance(child.tag, str) or is_note(child) or etree.QName(child).localname in BLOCK_TAGS:
                 yield child, "tail"
                 continue
             yield from walk(child)
