@@ -60,7 +60,10 @@ def insert_pagebreaks(section, starts):
 
 
 # Blocks a pagebreak can stand in front of (flow content); list items, cells and captions take it inside.
-BEFORE_OK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "figure", "table", "hr"}
+BEFORE_OK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "figure", "table", "hr", "ol", "ul", "dl",
+             "header"}
+# Containers a page can begin with when it begins with their first block.
+OPENS_WITH = {"header", "blockquote", "figure", "table", "thead", "tbody", "tr", "ol", "ul", "dl"}
 
 
 # A line may break after these with no hyphen added: the next page begins a new piece of the word.
@@ -96,17 +99,24 @@ def _insert_at(block, chars: int, marker):
 
 
 def _insert_before(block, marker):
-    """A page that begins with a block: the marker goes in front of it (or of the header it opens)."""
-    if etree.QName(block).localname not in BEFORE_OK:
+    """A page that begins with a block: the marker goes in front of it, or in front of the outermost container
+    that opens with it (a list whose first item begins the page, a table, a chapter's header)."""
+    path = [block]
+    el = block
+    while True:
+        parent = el.getparent()
+        if (parent is None or etree.QName(parent).localname not in OPENS_WITH or parent[0] is not el
+                or (parent.text or "").strip()):
+            break
+        path.append(parent)
+        el = parent
+    outside = [e for e in path if etree.QName(e).localname in BEFORE_OK]
+    if outside:
+        outside[-1].addprevious(marker)
+    else:
         marker.tail = block.text
         block.text = None
         block.insert(0, marker)
-        return
-    parent = block.getparent()
-    while (parent is not None and etree.QName(parent).localname == "header" and parent[0] is block
-           and not (parent.text or "").strip()):
-        block, parent = parent, parent.getparent()
-    block.addprevious(marker)
 
 
 def _text_nodes(block):
