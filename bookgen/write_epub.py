@@ -46,7 +46,7 @@ def insert_pagebreaks(section, starts):
         marker = etree.Element(f"{{{XHTML}}}span")
         marker.set(f"{{{EPUB_NS}}}type", "pagebreak")
         marker.set("role", "doc-pagebreak")
-        marker.set("id", f"page-{p.label}")
+        marker.set("id", f"page_{p.label}")  # heading ids never have "_": no clash with a heading "Page 3"
         marker.set("aria-label", p.label)
         if p.block is None or p.block >= len(blocks):
             # a blank page: at the end of the chapter's text, before its notes
@@ -296,7 +296,7 @@ def write_epub(book, pages=None) -> bytes:
     page_list = []
     for chapter in book.chapters:
         for p in by_chapter.get(chapter.id, []):
-            page_list.append({"href": f"{chapter.file_name}#page-{p.label}", "label": p.label, "index": p.index,
+            page_list.append({"href": f"{chapter.file_name}#page_{p.label}", "label": p.label, "index": p.index,
                               "number": int(p.label) if p.label.isdigit() else None})
     page_list.sort(key=lambda p: p["index"])
 

@@ -282,7 +282,7 @@ def test_pagebreaks_after_line_breaks_at_dashes(tmp_path):
 def test_covered_book_has_a_page_starting_inside_a_hyphenated_list_item(covered_build):
     # the fixture's page size is chosen so that page 3 begins with the end of "mul-tiplier" inside item 1
     book = Epub(covered_build.outputs["epub"])
-    marker = book.xml("machine.xhtml").find(".//*[@id='page-3']")
+    marker = book.xml("machine.xhtml").find(".//*[@id='page_3']")
     assert etree.QName(marker.getparent()).localname == "li"
     assert (marker.getprevious() is None and "multiplier" in (marker.getparent().text or "").split()[-1:])
     assert marker.tail.split()[0] == "ou"
@@ -309,6 +309,7 @@ def test_noterefs_and_asides_are_paired(built):
             first = aside[0]  # the back link comes first in the aside
             back = first if etree.QName(first).localname == "a" else first.find("x:a", NS)
             assert back.get("role") == "doc-backlink" and back.get("href") == f"#{ref.get('id')}"
+            assert back.get("aria-label", f"{n}.").startswith(f"{n}.")  # label in name
             assert (first.text or "").strip() == "" and "".join(first.itertext()).strip() == f"{n}."
             # the same note the PDF prints at the foot of the page
             body = "".join("".join(p.itertext()) for p in aside[1:])
