@@ -219,6 +219,17 @@ def accessibility(book, pages) -> list[tuple[str, str]]:
     return out
 
 
+def cover_description(book, words) -> str:
+    """The cover's text alternative when book.toml gives none: what the generated cover shows."""
+    meta = book.meta
+    text = f"{words['cover']}: {meta.title}"
+    if meta.subtitle and meta.cover is None:
+        text += f". {meta.subtitle}"
+    if meta.authors:
+        text += f". {meta.author_names}"
+    return text
+
+
 def write_epub(book, pages=None) -> bytes:
     """The EPUB as bytes. `pages`: the print edition's page starts (pagemap), or None."""
     from ebooklib import epub
@@ -300,7 +311,7 @@ def write_epub(book, pages=None) -> bytes:
                               "number": int(p.label) if p.label.isdigit() else None})
     page_list.sort(key=lambda p: p["index"])
 
-    cover_alt = meta.cover_alt or f"{words['cover']}: {meta.title}" + (f", {meta.author_names}" if meta.authors else "")
+    cover_alt = meta.cover_alt or cover_description(book, words)
     # The copyright page names no typeface: in the EPUB the reader chooses the font.
     fixed = [
         ("cover", "cover.xhtml", page("epub/cover.xhtml.j2", words["cover"], "frontmatter",

@@ -132,6 +132,10 @@ def test_nav_toc_nested_landmarks(built):
     assert len(ncx.findall(".//n:navPoint", NCX)) == len(toc.findall(".//x:a", NS))
     nav_pages = [a.get("href") for a in nav.iterfind(".//x:nav[@epub:type='page-list']//x:a", NS)]
     assert [t.find("n:content", NCX).get("src") for t in ncx.iterfind(".//n:pageTarget", NCX)] == nav_pages
+    for path in (".//n:navPoint", ".//n:pageTarget"):
+        order = [int(p.get("playOrder")) for p in ncx.iterfind(path, NCX)]
+        assert order == sorted(order) and len(set(order)) == len(order), path
+    assert ncx.find(".//n:meta[@name='dtb:uid']", NCX).get("content") == model.meta.identifier
 
 
 # ---------------------------------------------------------------- print page numbers
