@@ -14,7 +14,6 @@ from .render import STYLES, context, environment, render
 XHTML = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
 NS = {"x": XHTML, "epub": EPUB_NS}
-FRONT_FILES = ("cover.xhtml", "titlepage.xhtml", "copyright.xhtml", "nav.xhtml")
 
 
 def epub_stylesheets(book):
@@ -39,15 +38,11 @@ def is_note(el) -> bool:
     return etree.QName(el).localname == "aside" or "footnotes" in (el.get("class") or "").split()
 
 
-def insert_pagebreaks(section, starts):
-    """Put a pagebreak marker where each printed page begins."""
+def insert_pagebreaks(section, starts, marker_for):
+    """Put a pagebreak marker where each printed page begins. `marker_for(page)`: the marker (an element)."""
     blocks = chapter_blocks(section, is_note)
     for p in starts:
-        marker = etree.Element(f"{{{XHTML}}}span")
-        marker.set(f"{{{EPUB_NS}}}type", "pagebreak")
-        marker.set("role", "doc-pagebreak")
-        marker.set("id", f"page_{p.label}")  # heading ids never have "_": no clash with a heading "Page 3"
-        marker.set("aria-label", p.label)
+        marker = marker_for(p)
         if p.block is None or p.block >= len(blocks):
             # a blank page: at the end of the chapter's text, before its notes
             notes = [el for el in section if is_note(el)]
@@ -289,6 +284,13 @@ def write_epub(book, pages=None) -> bytes:
 
     # chapters: rendered from the shared partial, links rewritten to files, page breaks inserted
     by_chapter = chapter_pages(book, pages or [])
+
+    def marker_for(p):
+        # page_N: heading ids never have "_", so no clash with a heading "Page 3"
+        text = render(env, "epub/pagebreak.xhtml.j2", **ctx, page=p)
+        marker = etree.fromstring(f'<div xmlns="{XHTML}" xmlns:epub="{EPUB_NS}">{text}</div>')[0]
+        marker.tail = None
+        return marker
     docs = {}
     id_file = {}
     for chapter in book.chapters:
@@ -302,7 +304,7 @@ def write_epub(book, pages=None) -> bytes:
         root = docs[chapter.file_name]
         rewrite_links(root, chapter.file_name, id_file)
         section = root.find(f".//x:section[@id='{chapter.id}']", NS)
-        insert_pagebreaks(section, by_chapter.get(chapter.id, []))
+        insert_pagebreaks(section, by_chapter.get(chapter.id, []), marker_for)
 
     page_list = []
     for chapter in book.chapters:
