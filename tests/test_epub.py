@@ -6,13 +6,8 @@ pypdf and poppler; EPUBCheck (Java) only where nothing else can tell, and as few
 from __future__ import annotations
 
 import io
-import json
 import re
-import shutil
-import sys
 import zipfile
-from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import tinycss2
