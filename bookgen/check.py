@@ -95,7 +95,7 @@ def check_pdf(path: Path) -> CheckResult:
     outline = _count(reader.outline)
     if not outline:
         details.append("no outline (bookmarks)")
-    embedded = "all embedded" if fonts and not missing else f"{len(missing)} not embedded"
+    embedded = f"{len(missing)} not embedded" if missing else "all embedded" if fonts else "no text"
     parts = [f"{_n(len(fonts), 'font')}, {embedded}",
              "tagged" if tagged else "not tagged", f"outline of {_n(outline, 'entry', 'entries')}"]
     return CheckResult("PDF", not details, "; ".join(parts), details)
