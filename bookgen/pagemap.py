@@ -1,9 +1,11 @@
-"""Where each printed page begins, in terms both editions share: (chapter id, block number, words before).
+"""Where each printed page begins, in terms both editions share: (chapter id, block number, letters before).
 
 Both editions render chapters from the same partial, so the n-th block element of a chapter (paragraph,
 heading, list item, cell...) is the same in the print HTML and in the EPUB file. WeasyPrint's laid-out
-pages tell which text box begins each page; counting the words of that block laid out on earlier pages
-gives the place in the EPUB where the page break goes.
+pages tell which text box begins each page; counting the letters (characters other than spaces) of that
+block laid out on earlier pages gives the place in the EPUB where the page break goes. Letters, not words:
+a line broken after a spaced dash or inside a hyphenated word would make a word count drift. Text that
+CSS generates (list numbers, `::before`) and a table head repeated on a new page are not counted.
 """
 from __future__ import annotations
 
