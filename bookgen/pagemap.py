@@ -14,6 +14,7 @@ from dataclasses import dataclass
 BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "pre", "figcaption", "dt", "dd",
               "caption", "blockquote", "figure", "table", "hr"}
 SOFT_HYPHEN_BREAK = "\u2010"  # what WeasyPrint adds at a hyphenated line end
+OBJECT = "\ufffc"  # an image in the text, counted as one letter by both editions
 
 
 @dataclass(frozen=True)
@@ -124,11 +125,11 @@ def _lines(page_box, B):
             if line is not None and box.text:
                 line.append((box, box.text))
             return
-        if isinstance(box, B.ReplacedBox):
+        if isinstance(box, B.ReplacedBox):  # an image counts as one letter, where it stands
             if line is None:
-                out.append([(box, "")])
+                out.append([(box, OBJECT)])
             else:
-                line.append((box, ""))
+                line.append((box, OBJECT))
             return
         for child in getattr(box, "children", ()):
             walk(child, line)

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from lxml import etree
 
 from .cover import cover_image
-from .pagemap import BLOCK_TAGS, chapter_blocks
+from .pagemap import BLOCK_TAGS, OBJECT, chapter_blocks
 from .render import STYLES, context, environment, render
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -76,6 +76,15 @@ def _insert_at(block, chars: int, marker):
     space = True
     last = ""
     for node, attr in _text_nodes(block):
+        if attr == "img":  # an image: one letter (pagemap.OBJECT)
+            if state == "next" or (state is None and count == chars and (space or last in BREAKS_AFTER)):
+                node.addprevious(marker)
+                return
+            if state is None and count == chars:
+                state = "word"
+            count += 1
+            space, last = False, OBJECT
+            continue
         text = getattr(node, attr) or ""
         for i, ch in enumerate(text):
             if ch.isspace():
@@ -115,12 +124,17 @@ def _insert_before(block, marker):
 
 
 def _text_nodes(block):
-    """The text of `block` itself in document order, as (element, 'text' or 'tail'): the text of a block inside
-    it (a nested list, a paragraph in a list item) is that block's own, as the page map counts it."""
+    """The text of `block` itself in document order, as (element, 'text' or 'tail'), and its images as
+    (img, 'img'): the text of a block inside it (a nested list, a paragraph in a list item) is that block's own,
+    as the page map counts it."""
     def walk(el):
         yield el, "text"
         for child in el:
             if not isinstance(child.tag, str) or is_note(child) or etree.QName(child).localname in BLOCK_TAGS:
+                yield child, "tail"
+                continue
+            if etree.QName(child).localname == "img":
+                yield child, "img"
                 yield child, "tail"
                 continue
             yield from walk(child)

@@ -278,6 +278,21 @@ def test_pagebreaks_after_line_breaks_at_dashes(tmp_path):
     assert checked >= 15
 
 
+def test_pagebreak_before_an_image_that_begins_a_page(tmp_path):
+    book = FIXTURES / "inline-images"
+    result = build_into(book, tmp_path)
+    check_pagebreaks_against_pdf(result, book)  # the text after each marker begins its page
+    epub = Epub(result.outputs["epub"])
+    markers = epub.xml("one.xhtml").findall(".//x:span[@epub:type='pagebreak']", NS)
+    before_img = [m for m in markers if m.getnext() is not None and etree.QName(m.getnext()).localname == "img"
+                  and not (m.tail or "").strip()]
+    assert before_img  # the page begins with the image, so the image is on that page, after the marker
+    for m in before_img:
+        labels = pdf_labels(result)
+        page = PdfReader(result.outputs["pdf"]).pages[labels.index(m.get("aria-label"))]
+        assert page["/Resources"].get("/XObject"), m.get("aria-label")  # an image is drawn on it
+
+
 def test_covered_book_has_a_page_starting_inside_a_hyphenated_list_item(covered_build):
     # the fixture's page size is chosen so that page 3 begins with the end of "mul-tiplier" inside item 1
     book = Epub(covered_build.outputs["epub"])
