@@ -22,6 +22,7 @@ class BuildOptions:
     bleed: str | None = None
     crop_marks: bool = False
     strict: bool = False
+    check: bool = False  # --check: EPUBCheck on the EPUB, fonts/tags/outline of the PDF (bookgen/check.py)
 
 
 @dataclass
@@ -30,6 +31,7 @@ class BuildResult:
     timings: dict = field(default_factory=dict)  # stage -> seconds
     warnings: list = field(default_factory=list)  # Problem
     pages: int = 0
+    checks: list = field(default_factory=list)  # check.CheckResult, when options.check
 
 
 def build(options: BuildOptions, progress=lambda stage: None) -> BuildResult:
@@ -64,6 +66,9 @@ def build(options: BuildOptions, progress=lambda stage: None) -> BuildResult:
     for fmt, data in files.items():
         check_output(fmt, data)
     result.outputs = timed("write", write_atomically, options.out, book.slug, files)
+    if options.check:
+        from .check import check_outputs
+        result.checks = timed("check", check_outputs, result.outputs)
     return result
 
 

@@ -18,6 +18,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bleed", metavar="LENGTH", help="bleed for a print shop, like 3mm")
     p.add_argument("--crop-marks", action="store_true", help="draw crop marks (for a print shop)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--check", action="store_true",
+                   help="check what was written: EPUBCheck on the EPUB; fonts, tags and outline of the PDF")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
     p.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return p
@@ -36,7 +38,8 @@ def main(argv=None) -> int:
     from .build import BuildOptions, build
 
     options = BuildOptions(book=args.book, out=args.out, formats=formats, page_size=args.page_size,
-                           bleed=args.bleed, crop_marks=args.crop_marks, strict=args.strict)
+                           bleed=args.bleed, crop_marks=args.crop_marks, strict=args.strict,
+                           check=args.check)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     start = time.perf_counter()
     try:
@@ -61,6 +64,12 @@ def main(argv=None) -> int:
         say(f"wrote {path} ({size / 1024:.0f} KiB{extra})")
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
     say(f"done in {total:.2f}s ({stages})")
+    if result.checks:
+        from .check import verdict
+        ok = all(c.ok for c in result.checks)
+        if not (ok and args.quiet):
+            print(verdict(result.checks), file=sys.stdout if ok else sys.stderr)
+        return 0 if ok else 1
     return 0
 
 

@@ -19,6 +19,11 @@ WORDS = {
            "identifier": "Identificador", "published": "Publicado"},
 }
 
+# The EPUB's hidden navigation (landmarks nav, NCX page list).
+for _lang, _more in {"en": {"landmarks": "Landmarks"}, "fr": {"landmarks": "Repères"},
+                     "de": {"landmarks": "Orientierungspunkte"}, "es": {"landmarks": "Puntos de referencia"}}.items():
+    WORDS[_lang].update(_more)
+
 
 def words(language: str) -> dict:
     return {**WORDS["en"], **WORDS.get(language.split("-")[0].lower(), {})}

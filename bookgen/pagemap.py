@@ -1,9 +1,11 @@
-"""Where each printed page begins, in terms both editions share: (chapter id, block number, words before).
+"""Where each printed page begins, in terms both editions share: (chapter id, block number, letters before).
 
 Both editions render chapters from the same partial, so the n-th block element of a chapter (paragraph,
 heading, list item, cell...) is the same in the print HTML and in the EPUB file. WeasyPrint's laid-out
-pages tell which text box begins each page; counting the words of that block laid out on earlier pages
-gives the place in the EPUB where the page break goes.
+pages tell which text box begins each page; counting the letters (characters other than spaces) of that
+block laid out on earlier pages gives the place in the EPUB where the page break goes. Letters, not words:
+a line broken after a spaced dash or inside a hyphenated word would make a word count drift. Text that
+CSS generates (list numbers, `::before`) and a table head repeated on a new page are not counted.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "pre", "figcaption", "dt", "dd",
               "caption", "blockquote", "figure", "table", "hr"}
 SOFT_HYPHEN_BREAK = "\u2010"  # what WeasyPrint adds at a hyphenated line end
+OBJECT = "\ufffc"  # an image in the text, counted as one letter by both editions
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,8 @@ class PageStart:
     block: int | None  # number of the block element in that chapter (document order, notes excluded)
     words: int  # words of that block on earlier pages
     text: str  # the first words on the page (for checks)
+    chars: int = 0  # letters (characters other than spaces) of that block on earlier pages: exact where
+    #                 counting words is not (a line broken after a spaced dash, a word hyphenated across pages)
 
 
 def chapter_blocks(section, is_note) -> list:
@@ -55,6 +60,9 @@ def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
             for n, b in enumerate(blocks):
                 block_key[b] = (el.get("id"), n)
 
+    # A table header repeated at the top of a continuation page is a copy: the page begins after it.
+    repeated = {e for el in html_root.iter() if el.tag in ("thead", "tfoot") for e in el.iter()}
+
     def key_of(element):
         while element is not None and element not in block_key:
             element = parent.get(element)
@@ -67,16 +75,25 @@ def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
         for line in _lines(page._page_box, B):
             for box, text in line:
                 key = key_of(box.element)
-                if key is None:
+                if key is None or (box.element in repeated and key in seen_text):
+                    continue
+                if "::" in (getattr(box, "element_tag", "") or ""):
+                    # generated text (a list number, hr::after): it is not in the EPUB, but it does show
+                    # that the page begins with its block
+                    if first is None:
+                        acc = seen_text.get(key, "")
+                        first = (key, len(acc.split()), [], _letters(acc))
                     continue
                 if first is None:
                     acc = seen_text.get(key, "")
-                    first = (key, len(acc.split()), [])
+                    first = (key, len(acc.split()), [], _letters(acc))
                 seen_text[key] = seen_text.get(key, "") + text
                 if first[0] == key and len(" ".join(first[2]).split()) < 8:
                     first[2].append(text)
             # a new line: words do not run on, unless the line ended in a hyphenation break
             for key in {key_of(b.element) for b, _ in line} - {None}:
+                if key not in seen_text:
+                    continue
                 acc = seen_text[key]
                 if acc.endswith(SOFT_HYPHEN_BREAK):
                     seen_text[key] = acc[:-1]
@@ -85,9 +102,13 @@ def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
         if first is None:
             starts.append(PageStart(i, labels[i], None, None, 0, ""))
         else:
-            (chapter, block), words, texts = first
-            starts.append(PageStart(i, labels[i], chapter, block, words, "".join(texts).strip()))
+            (chapter, block), words, texts, chars = first
+            starts.append(PageStart(i, labels[i], chapter, block, words, "".join(texts).strip(), chars))
     return starts
+
+
+def _letters(text: str) -> int:
+    return sum(1 for ch in text if not ch.isspace())
 
 
 def _lines(page_box, B):
@@ -104,11 +125,11 @@ def _lines(page_box, B):
             if line is not None and box.text:
                 line.append((box, box.text))
             return
-        if isinstance(box, B.ReplacedBox):
+        if isinstance(box, B.ReplacedBox):  # an image counts as one letter, where it stands
             if line is None:
-                out.append([(box, "")])
+                out.append([(box, OBJECT)])
             else:
-                line.append((box, ""))
+                line.append((box, OBJECT))
             return
         for child in getattr(box, "children", ()):
             walk(child, line)
