@@ -24,6 +24,7 @@ QUOTES = {
     "fi": "””’’", "nb": "«»‘’", "cs": "„“‚‘", "ja": "「」『』", "zh": "“”‘’",
 }
 
+_XML_NAME = re.compile(r"[A-Za-z_][-A-Za-z0-9_.]*")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # Raw HTML in a book is data: these elements and attributes never reach either edition.
 DROP_ELEMENTS = {"script", "style", "iframe", "object", "embed", "frame", "frameset", "form", "input",
@@ -31,6 +32,13 @@ DROP_ELEMENTS = {"script", "style", "iframe", "object", "embed", "frame", "frame
 NOTE_TAG = "bookgen-note"
 _NOTE_SPLIT = re.compile(r'<bookgen-note n="(\d+)"></bookgen-note>')
 _UNDEFINED_NOTE = re.compile(r"\[\^([^\]\s]+)\]")
+# attributes in raw HTML: name = "value" | 'value' | value
+_ATTR = re.compile(r"""(?P<pre>\s)(?P<name>[A-Za-z_:][-A-Za-z0-9_:.]*)\s*=\s*"""
+                   r"""(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s"'=<>`]+))""")
+_TAG = re.compile(r"<(?P<tag>[A-Za-z][A-Za-z0-9-]*)(?P<attrs>(?:\s[^<>]*?)?)/?>", re.S)
+# attributes that make a reader fetch something: raw HTML may only name files inside the book
+FETCH_ATTRS = {"src", "srcset", "poster", "background", "lowsrc", "dynsrc", "data", "codebase", "manifest",
+               "longdesc", "cite", "action", "formaction", "ping", "usemap", "icon", "profile", "archive"}
 
 
 def slugify(text: str) -> str:
@@ -47,6 +55,9 @@ def make_parser(language: str) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"typographer": True, "html": True})
     md.enable(["table", "strikethrough", "replacements", "smartquotes"])
     md.options["quotes"] = QUOTES.get(language.split("-")[0].lower(), QUOTES["en"])
+    # Let every link through the parser, so that a javascript: or file: link is reported with its line
+    # (load_book checks each link) instead of silently turning into text. clean_fragment still strips them.
+    md.validateLink = lambda url: True
     md.use(footnote_plugin, inline=True)
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=slugify, permalink=False)
 
@@ -75,7 +86,28 @@ class Parsed:
     footnote_labels_unused: list = field(default_factory=list)  # (label, line)
     undefined_notes: list = field(default_factory=list)  # (label, line)
     repeated_notes: list = field(default_factory=list)  # (label, line)
+    raw_ids: list = field(default_factory=list)  # (id, line) written in raw HTML
     notes_count: int = 0
+
+
+def raw_tags(html: str):
+    """(tag, {attribute: value}) of every start tag in a piece of raw HTML."""
+    for t in _TAG.finditer(html):
+        attrs = {}
+        for a in _ATTR.finditer(t.group("attrs") or ""):
+            value = next(v for v in (a.group("dq"), a.group("sq"), a.group("uq"), "") if v is not None)
+            attrs.setdefault(a.group("name").lower(), value)
+        yield t.group("tag").lower(), attrs
+
+
+def _raw_html(parsed, html: str, line):
+    for tag, attrs in raw_tags(html):
+        if "id" in attrs:
+            parsed.raw_ids.append((attrs["id"], line))
+        if tag in ("a", "area") and "href" in attrs:
+            parsed.links.append(Link(attrs["href"], line, "link"))
+        if tag == "img" and "src" in attrs:
+            parsed.images.append((attrs["src"], attrs.get("alt", ""), line))
 
 
 def parse(md: MarkdownIt, text: str, line_offset: int = 0) -> Parsed:
@@ -89,8 +121,12 @@ def parse(md: MarkdownIt, text: str, line_offset: int = 0) -> Parsed:
         if tok.type == "heading_open":
             inline = tokens[k + 1]
             parsed.headings.append((int(tok.tag[1]), tok.attrs.get("id"), inline.content, line, tok))
+        elif tok.type == "html_block":
+            _raw_html(parsed, tok.content, line)
         for child in tok.children or ():
-            if child.type == "link_open":
+            if child.type == "html_inline":
+                _raw_html(parsed, child.content, line)
+            elif child.type == "link_open":
                 parsed.links.append(Link(child.attrs.get("href", ""), line, "link"))
             elif child.type == "image":
                 parsed.images.append((child.attrs.get("src", ""), child.content, line))
@@ -124,11 +160,15 @@ def render(md: MarkdownIt, parsed: Parsed, rewrite_href, rewrite_src) -> Rendere
     current = None
     in_block = False
     for tok in tokens:
+        if tok.type == "html_block":
+            tok.content = rewrite_raw(tok.content, rewrite_href, rewrite_src)
         for child in tok.children or ():
             if child.type == "link_open":
                 child.attrs["href"] = rewrite_href(child.attrs.get("href", ""))
             elif child.type == "image":
                 child.attrs["src"] = rewrite_src(child.attrs.get("src", ""))
+            elif child.type == "html_inline":
+                child.content = rewrite_raw(child.content, rewrite_href, rewrite_src)
     # Split off the footnote block the plugin appends, rendering each note's blocks on their own.
     while i < len(tokens):
         tok = tokens[i]
@@ -164,6 +204,26 @@ def render(md: MarkdownIt, parsed: Parsed, rewrite_href, rewrite_src) -> Rendere
     return Rendered(tuple(pieces), tuple(note_html))
 
 
+def rewrite_raw(html: str, rewrite_href, rewrite_src) -> str:
+    """Give links and images written in raw HTML the same final URLs as Markdown ones."""
+    def tag(t):
+        name = t.group("tag").lower()
+
+        def attr(a):
+            aname = a.group("name").lower()
+            value = next(v for v in (a.group("dq"), a.group("sq"), a.group("uq"), "") if v is not None)
+            if aname == "href" and name in ("a", "area"):
+                value = rewrite_href(value)
+            elif aname == "src" and name == "img":
+                value = rewrite_src(value)
+            else:
+                return a.group(0)
+            return f'{a.group("pre")}{a.group("name")}="{_escape(value).replace(chr(34), "&quot;")}"'
+        return t.group(0)[:t.start("attrs") - t.start()] + _ATTR.sub(attr, t.group("attrs") or "") + \
+            t.group(0)[t.end("attrs") - t.start():]
+    return _TAG.sub(tag, html)
+
+
 def safe_url(url: str) -> bool:
     scheme = urlsplit(url.strip()).scheme.lower()
     return scheme in ("", "http", "https", "mailto")
@@ -188,10 +248,17 @@ def clean_fragment(html: str) -> str:
             el.set("class", (el.get("class", "") + " align-" + align.group(1)).strip())
         for name in list(el.attrib):
             value = el.attrib[name]
-            if name.lower().startswith("on") or name in ("style",) or ":" in name:
+            lname = name.lower()
+            if lname.startswith("on") or lname in ("style", "xmlns") or ":" in name or lname in FETCH_ATTRS - {"src"}:
                 del el.attrib[name]
-            elif name in ("href", "src", "xlink:href", "action", "formaction") and not safe_url(value):
+            elif lname == "href" and el.tag not in ("a", "area") and not value.strip().startswith("#"):
+                del el.attrib[name]  # an svg <image href> or <use href> would be fetched
+            elif lname in ("href", "src") and not safe_url(value):
                 del el.attrib[name]
+            elif lname == "src" and urlsplit(value.strip()).scheme:
+                del el.attrib[name]  # never fetch: load_book refuses remote images with their line
+            elif not _XML_NAME.fullmatch(name):
+                del el.attrib[name]  # not a well-formed XML attribute name
     out = []
     if root.text:
         out.append(_escape(root.text))
