@@ -373,7 +373,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         for rid, line in p.raw_ids:
             if rid in id_owner:
                 opath, oline = id_owner[rid]
-                first = "this chapter" if opath == path else mdown_rel(root, opath)
+                first = "this chapter" if opath == path else mdown_rel(root.resolve(), opath.resolve())
                 first += f" (line {oline})" if oline else ""
                 problems.error(path, f"id '{rid}' is used twice in the book; it is already used in {first}", line,
                                "give the element its own id")
@@ -421,6 +421,9 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
                        "give at least one chapter type chapter (the default)")
 
     check_book_files(root, problems)
+    # Report file by file (book.toml, then the chapters in reading order), each from its first line.
+    rank = {toml_path: 0, **{p: n + 1 for n, p in enumerate(listed)}}
+    problems.items.sort(key=lambda p: (rank.get(p.path, len(rank)), str(p.path), p.line or 0))
     problems.raise_if_errors()
     meta = Metadata(
         title=title, subtitle=string("subtitle"), authors=tuple(authors), language=language,

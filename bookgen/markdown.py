@@ -123,24 +123,27 @@ def parse(md: MarkdownIt, text: str, line_offset: int = 0) -> Parsed:
             parsed.headings.append((int(tok.tag[1]), tok.attrs.get("id"), inline.content, line, tok))
         elif tok.type == "html_block":
             _raw_html(parsed, tok.content, line)
+        cline = line  # the line inside a paragraph: count its line breaks
         for child in tok.children or ():
-            if child.type == "html_inline":
-                _raw_html(parsed, child.content, line)
+            if child.type in ("softbreak", "hardbreak"):
+                cline += 1
+            elif child.type == "html_inline":
+                _raw_html(parsed, child.content, cline)
             elif child.type == "link_open":
-                parsed.links.append(Link(child.attrs.get("href", ""), line, "link"))
+                parsed.links.append(Link(child.attrs.get("href", ""), cline, "link"))
             elif child.type == "image":
-                parsed.images.append((child.attrs.get("src", ""), child.content, line))
+                parsed.images.append((child.attrs.get("src", ""), child.content, cline))
             elif child.type == "footnote_ref" and child.meta.get("subId", 0) > 0:
-                parsed.repeated_notes.append((child.meta.get("label") or "", line))
+                parsed.repeated_notes.append((child.meta.get("label") or "", cline))
             elif child.type == "text":
                 for m in _UNDEFINED_NOTE.finditer(child.content):
-                    parsed.undefined_notes.append((m.group(1), line))
+                    parsed.undefined_notes.append((m.group(1), cline))
     notes = env.get("footnotes", {})
     parsed.notes_count = len(notes.get("list", {}))
     for key, value in notes.get("refs", {}).items():
         if value == -1:
             label = key[1:]
-            m = re.search(r"^\s*\[\^" + re.escape(label) + r"\]:", text, re.M)
+            m = re.search(r"^[ \t]*\[\^" + re.escape(label) + r"\]:", text, re.M)
             parsed.footnote_labels_unused.append(
                 (label, text.count("\n", 0, m.start()) + 1 + line_offset if m else None))
     return parsed

@@ -42,19 +42,20 @@ def render(env: jinja2.Environment, name: str, **context) -> str:
         raise BookError(Problem(e.filename or name, f"template error: {e.message}", e.lineno,
                                 "fix the template's syntax")) from None
     except jinja2.TemplateError as e:
-        line = _template_line(e, name)
-        raise BookError(Problem(f"templates/{name}", f"template error: {e}", line,
+        where, line = _template_line(e, name)
+        raise BookError(Problem(where, f"template error: {e}", line,
                                 "check the names the template uses")) from None
 
 
 def _template_line(exc, name):
+    """The template file and line where the error happened (Jinja's traceback frames name them)."""
     tb = exc.__traceback__
-    line = None
+    where, line = f"templates/{name}", None
     while tb is not None:
         if tb.tb_frame.f_code.co_filename.endswith(".j2"):
-            line = tb.tb_lineno
+            where, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
         tb = tb.tb_next
-    return line
+    return where, line
 
 
 def context(book, edition: str) -> dict:
