@@ -343,6 +343,11 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         slug_maps[cid] = slug_map
         if not body.strip() or not (p.tokens and any(t.type != "footnote_block_open" for t in p.tokens)):
             problems.error(path, "chapter is empty", offset + 1, "write some text, or remove it from chapters")
+        for what, line in p.removed:
+            tag = what.strip("<>")
+            problems.warn(path, f"raw HTML {what} is removed from the book", line,
+                          mdown.REMOVED_WHY.get(tag, "a book is text: it runs no script, form or embedded "
+                                                     "content; remove it from the chapter"))
         for label, line in p.undefined_notes:
             problems.error(path, f"footnote [^{label}] is referenced but not defined", line,
                            f"add a line `[^{label}]: the note's text`")

@@ -28,7 +28,25 @@ _XML_NAME = re.compile(r"[A-Za-z_][-A-Za-z0-9_.]*")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # Raw HTML in a book is data: these elements and attributes never reach either edition.
 DROP_ELEMENTS = {"script", "style", "iframe", "object", "embed", "frame", "frameset", "form", "input",
-                 "button", "textarea", "select", "base", "link", "meta", "applet"}
+                 "button", "textarea", "select", "base", "link", "meta", "applet", "noscript", "template",
+                 "svg", "math", "video", "audio", "canvas", "source", "track", "picture", "map", "area",
+                 "head", "title", "portal", "dialog"}
+ALLOWED_ELEMENTS = {
+    "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
+    "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "footer",
+    "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "i", "img", "ins", "kbd", "li", "mark", "nav", "ol", "p",
+    "pre", "q", "rp", "rt", "ruby", "s", "samp", "section", "small", "span", "strong", "sub", "summary", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr", "bookgen-note"}
+GLOBAL_ATTRS = {"id", "class", "title", "lang", "dir", "role", "hidden", "translate"}
+ALLOWED_ATTRS = {
+    "a": {"href", "hreflang", "rel", "type"}, "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan", "headers"}, "th": {"colspan", "rowspan", "headers", "scope", "abbr"},
+    "ol": {"start", "reversed", "type"}, "li": {"value"}, "del": {"datetime"}, "ins": {"datetime"},
+    "time": {"datetime"}, "col": {"span"}, "colgroup": {"span"}, "details": {"open"}, "bookgen-note": {"n"},
+}
+# raw HTML that is removed, and why (load_book warns with the line)
+REMOVED_WHY = {"svg": "inline SVG is not supported: save it as an .svg file and use ![alt](file.svg)",
+               "math": "inline MathML is not supported"}
 NOTE_TAG = "bookgen-note"
 _NOTE_SPLIT = re.compile(r'<bookgen-note n="(\d+)"></bookgen-note>')
 _UNDEFINED_NOTE = re.compile(r"\[\^([^\]\s]+)\]")
@@ -87,6 +105,7 @@ class Parsed:
     undefined_notes: list = field(default_factory=list)  # (label, line)
     repeated_notes: list = field(default_factory=list)  # (label, line)
     raw_ids: list = field(default_factory=list)  # (id, line) written in raw HTML
+    removed: list = field(default_factory=list)  # (what, line): raw HTML the build removes
     notes_count: int = 0
 
 
@@ -102,6 +121,11 @@ def raw_tags(html: str):
 
 def _raw_html(parsed, html: str, line):
     for tag, attrs in raw_tags(html):
+        if tag in DROP_ELEMENTS:
+            parsed.removed.append((f"<{tag}>", line))
+        for name in attrs:
+            if name.startswith("on"):
+                parsed.removed.append((f"the {name} attribute of <{tag}>", line))
         if "id" in attrs:
             parsed.raw_ids.append((attrs["id"], line))
         if tag in ("a", "area") and "href" in attrs:
@@ -233,35 +257,49 @@ def safe_url(url: str) -> bool:
 
 
 def clean_fragment(html: str) -> str:
-    """Parse markup leniently, drop active content, and write it back as well-formed XHTML-compatible markup."""
+    """Parse markup leniently, drop active content, and write it back as well-formed XHTML-compatible markup.
+
+    Only known HTML elements and attributes are kept (what EPUB readers and EPUBCheck accept): scripts, styles,
+    frames, forms, inline SVG/MathML and media are removed with their content; other unknown elements are
+    unwrapped (their text stays); event handlers, inline styles and any URL that is not a link are removed."""
     if not html.strip():
         return ""
     root = lxml_html.fragment_fromstring(html, create_parent="div")
     for el in list(root.iter()):
+        if el.getparent() is None and el is not root:
+            continue  # inside a tree already dropped
         if not isinstance(el.tag, str):  # comments and processing instructions
             if el.getparent() is not None:
                 el.drop_tree()
             continue
-        if el.tag in DROP_ELEMENTS:
+        if el is root:
+            continue
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if tag in DROP_ELEMENTS or (tag == "img" and not _local_src(el.get("src", ""))):
             el.drop_tree()
             continue
+        if tag not in ALLOWED_ELEMENTS:
+            el.drop_tag()  # keep the text, lose the unknown element
+            continue
         align = re.search(r"text-align:\s*(left|right|center)", el.attrib.get("style", ""))
-        if align and el.tag in ("td", "th"):
+        if align and tag in ("td", "th"):
             # inline styles are dropped (Kindle rejects some); table alignment becomes a class
             el.set("class", (el.get("class", "") + " align-" + align.group(1)).strip())
+        allowed = ALLOWED_ATTRS.get(tag, set())
         for name in list(el.attrib):
             value = el.attrib[name]
             lname = name.lower()
-            if lname.startswith("on") or lname in ("style", "xmlns") or ":" in name or lname in FETCH_ATTRS - {"src"}:
+            keep = (lname in GLOBAL_ATTRS or lname in allowed or lname.startswith("aria-")
+                    or (lname.startswith("data-") and _XML_NAME.fullmatch(name)))
+            if not keep or lname.startswith("on") or name != lname:
                 del el.attrib[name]
-            elif lname == "href" and el.tag not in ("a", "area") and not value.strip().startswith("#"):
-                del el.attrib[name]  # an svg <image href> or <use href> would be fetched
-            elif lname in ("href", "src") and not safe_url(value):
+            elif lname == "href" and not safe_url(value):
+                del el.attrib[name]  # javascript:, file:, data: ... (load_book reports them with their line)
+            elif lname in ("width", "height", "colspan", "rowspan", "start", "span", "value") \
+                    and not value.strip().isdigit():
                 del el.attrib[name]
-            elif lname == "src" and urlsplit(value.strip()).scheme:
-                del el.attrib[name]  # never fetch: load_book refuses remote images with their line
-            elif not _XML_NAME.fullmatch(name):
-                del el.attrib[name]  # not a well-formed XML attribute name
+            elif lname == "id" and (not value or re.search(r"\s", value)):
+                del el.attrib[name]
     out = []
     if root.text:
         out.append(_escape(root.text))
@@ -269,6 +307,12 @@ def clean_fragment(html: str) -> str:
         _force_end_tags(child)
         out.append(etree.tostring(child, method="xml", encoding="unicode"))
     return "".join(out)
+
+
+def _local_src(src: str) -> bool:
+    """An image source the build may use: a relative path inside the book (load_book checked it)."""
+    src = src.strip()
+    return bool(src) and not urlsplit(src).scheme and not src.startswith(("/", "\\"))
 
 
 def _force_end_tags(el):
