@@ -228,6 +228,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     listed: list[Path] = []  # every listed chapter that exists
     broken: set[Path] = set()  # listed chapters that could not be read (links to them are not reported)
     chapter_line = key_line(text, "chapters")
+    named = {Path(os.path.normpath(root.resolve() / e)) for e in chapter_list}  # as listed, links unresolved
     for entry in chapter_list:
         path = safe_path(root, root, entry, toml_path, _list_line(text, entry) or chapter_line, problems,
                          what="chapter")
@@ -297,7 +298,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     # Markdown files beside the chapters that the book does not list
     for folder in sorted({p.parent for p in listed}):
         for p in sorted(folder.glob("*.md")):
-            if p not in listed and p.name.lower() not in ("readme.md",):
+            if p not in listed and p not in named and p.name.lower() not in ("readme.md",):
                 problems.warn(p, "Markdown file is not listed in book.toml's chapters, so it is not in the book",
                               None, "add it to chapters, or move it out of the folder")
 
