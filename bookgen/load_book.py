@@ -35,8 +35,16 @@ IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)(mm|cm|in|pt)\s+(\d+(?:\.\d+)?)(mm|cm|in|pt)\s*$")
 
 
+# Characters XML (so XHTML, so the EPUB) cannot hold, and nothing can print: C0 controls but tab and line breaks.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def char_name(ch: str) -> str:
+    return f"U+{ord(ch):04X}"
+
+
 def key_line(text: str, key: str) -> int | None:
-    m = re.search(r"^\s*\"?" + re.escape(key) + r"\"?\s*=", text, re.M)
+    m = re.search(r"^[ \t]*\"?" + re.escape(key) + r"\"?[ \t]*=", text, re.M)
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
@@ -128,6 +136,32 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
 
     def err(key, message, hint=None):
         problems.error(toml_path, message, key_line(text, key), hint)
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list):
+            for v in value:
+                yield from strings(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from strings(v)
+
+    def cleaned(value):
+        if isinstance(value, str):
+            return NOT_XML.sub("", value) or "?"  # "?": not reported once more as empty
+        if isinstance(value, list):
+            return [cleaned(v) for v in value]
+        if isinstance(value, dict):
+            return {k: cleaned(v) for k, v in value.items()}
+        return value
+
+    for key, value in list(conf.items()):
+        bad = next((m.group(0) for v in strings(value) for m in [NOT_XML.search(v)] if m), None)
+        if bad is not None:
+            err(key, f"'{key}' contains the control character {char_name(bad)}, which a book cannot hold",
+                "remove it (it is invisible; it may come from a copy and paste)")
+            conf[key] = cleaned(value)
 
     for key in conf:
         if key not in BOOK_KEYS:
@@ -252,6 +286,14 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
             continue
         except OSError as e:
             problems.error(path, f"cannot be read: {e.strerror}", None, "check the file's permissions")
+            continue
+        bad = list(NOT_XML.finditer(ctext))
+        if bad:
+            for m in bad[:3]:
+                line = ctext.count("\n", 0, m.start()) + 1
+                col = m.start() - (ctext.rfind("\n", 0, m.start()) + 1) + 1
+                problems.error(path, f"control character {char_name(m.group(0))} at column {col}, which a book "
+                               "cannot hold", line, "remove it (it is invisible; it may come from a copy and paste)")
             continue
         kind, fm_text, body, offset = split_front_matter(ctext)
         fm = {}
@@ -493,7 +535,7 @@ def _list_line(text: str, entry: str) -> int | None:
 
 
 def _fm_line(text: str, key: str) -> int | None:
-    m = re.search(r"^\s*" + re.escape(str(key)) + r"\s*[:=]", text, re.M)
+    m = re.search(r"^[ \t]*" + re.escape(str(key)) + r"[ \t]*[:=]", text, re.M)
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 

@@ -24,6 +24,7 @@ QUOTES = {
     "fi": "””’’", "nb": "«»‘’", "cs": "„“‚‘", "ja": "「」『』", "zh": "“”‘’",
 }
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _XML_NAME = re.compile(r"[A-Za-z_][-A-Za-z0-9_.]*")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # Raw HTML in a book is data: these elements and attributes never reach either edition.
@@ -300,6 +301,14 @@ def clean_fragment(html: str) -> str:
                 del el.attrib[name]
             elif lname == "id" and (not value or re.search(r"\s", value)):
                 del el.attrib[name]
+    for el in root.iter():  # characters XML cannot hold (from raw HTML's &#x1b; and the like)
+        if el.text and _NOT_XML.search(el.text):
+            el.text = _NOT_XML.sub("", el.text)
+        if el.tail and _NOT_XML.search(el.tail):
+            el.tail = _NOT_XML.sub("", el.tail)
+        for name, value in el.attrib.items():
+            if _NOT_XML.search(value):
+                el.set(name, _NOT_XML.sub("", value))
     out = []
     if root.text:
         out.append(_escape(root.text))
