@@ -53,6 +53,9 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     from .write_pdf import PrintOptions, page_map, pdf_bytes, render_print
 
     result = BuildResult()
+    out = Path(options.out)
+    if out.exists() and not out.is_dir():
+        raise BookError(Problem(out, "is a file, not a folder", None, "pass --out DIR with a folder to write to"))
 
     def timed(stage, fn, *args, detail=lambda value: ""):
         progress(stage)
@@ -91,8 +94,12 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         files["epub"] = timed("epub", write_epub, book, pages, detail=size)
     for fmt, data in files.items():
         check_output(fmt, data)
-    result.outputs = timed("write", write_atomically, options.out, book.slug, files,
-                           detail=lambda out: ", ".join(str(p) for p in out.values()))
+    try:
+        result.outputs = timed("write", write_atomically, out, book.slug, files,
+                               detail=lambda written: ", ".join(str(p) for p in written.values()))
+    except OSError as e:
+        raise BookError(Problem(e.filename or out, f"cannot write the output: {e.strerror or e}", None,
+                                "check that the output folder is writable and not in the way")) from None
     return result
 
 

@@ -94,7 +94,8 @@ def build_once(options, args, level: int, watching: bool = False) -> int:
         print(w, file=sys.stderr)
     total = time.perf_counter() - start
     if watching:
-        print(f"{time.strftime('%H:%M:%S')} {one_line(result, total)}", flush=True)
+        if level:
+            print(f"{time.strftime('%H:%M:%S')} {one_line(result, total)}", flush=True)
         return 0
     for fmt, path in result.outputs.items():
         size = path.stat().st_size

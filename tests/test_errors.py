@@ -260,3 +260,13 @@ def test_good_book_is_good(tmp_path):
     r = build_cli(tmp_path, "--strict", book=str(GOOD))
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
+
+
+def test_output_folder_that_is_a_file(tmp_path):
+    copy_book(tmp_path)
+    (tmp_path / "dist").write_text("not a folder")
+    r = build_cli(tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines() == ["dist: is a file, not a folder (hint: pass --out DIR with a folder to write to)",
+                                     "build failed: 1 error; nothing was written"]
+    assert (tmp_path / "dist").read_text() == "not a folder"
