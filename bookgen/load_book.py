@@ -39,6 +39,19 @@ _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)(mm|cm|in|pt)\s+(\d+(?:\.\d+)?)(mm|cm|
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+def visible(text: str) -> bool:
+    """Whether a title has something to print: not only spaces and invisible characters (soft hyphens...)."""
+    import unicodedata
+    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Zs", "Mn") for ch in text)
+
+
+def ctext_of(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def char_name(ch: str) -> str:
     return f"U+{ord(ch):04X}"
 
@@ -408,6 +421,14 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         subtitle = str(fm.get("subtitle", "") or "").strip()
         # titles get the same typography as the text (curly quotes, dashes)
         ctitle, subtitle = (mdown.inline_text(md.renderInline(t.strip())) for t in (ctitle, subtitle))
+        if not visible(ctitle):
+            problems.error(path, "the chapter's title has no text that can be printed", _fm_line(ctext_of(path), "title")
+                           or 1, "give the chapter a title in words")
+            ctitle = cid
+        for level, slug, htext, line, tok in p.headings:
+            if not visible(mdown.inline_text(md.renderInline(htext))):
+                problems.error(path, "heading has no text", line,
+                               "write the heading's words after the #, or remove the line")
         parsed.append((path, cid, ctitle, subtitle, ctype, p))
 
     # Every id in the print edition is in one document: ids written in raw HTML must not collide.

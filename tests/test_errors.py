@@ -105,6 +105,20 @@ CASES = {
         lambda b: append(one(b), "\n## Details\n\nAgain.\n"),
         ["book/chapters/one.md:16: heading 'Details' is used twice in this chapter (first on line 10), so its id "
          "'#details' is ambiguous (hint: give each heading of a chapter its own title)"]),
+    "heading or title with nothing to print": (
+        lambda b: (append(two(b), "\n## <br>\n\nText.\n"),
+                   edit(one(b), "title: The First Chapter", "title: \"\\u00ad\"")),
+        ["book/chapters/one.md:2: the chapter's title has no text that can be printed "
+         "(hint: give the chapter a title in words)",
+         "book/chapters/two.md:11: heading has no text (hint: write the heading's words after the #, or remove the "
+         "line)"]),
+    "control characters": (
+        lambda b: (edit(toml(b), 'title = "A Small Good Book"', 'title = "A Small\\u001bGood Book"'),
+                   append(two(b), "\nAn escape \x1b[31m from a terminal.\n")),
+        ["book/book.toml:2: 'title' contains the control character U+001B, which a book cannot hold "
+         "(hint: remove it (it is invisible; it may come from a copy and paste))",
+         "book/chapters/two.md:11: control character U+001B at column 11, which a book cannot hold "
+         "(hint: remove it (it is invisible; it may come from a copy and paste))"]),
     "duplicate id in raw HTML": (
         lambda b: append(two(b), '\n<p id="one">A paragraph that takes the first chapter\'s id.</p>\n'),
         ["book/chapters/two.md:11: id 'one' is used twice in the book; it is already used in chapters/one.md "
