@@ -227,7 +227,8 @@ RAW_HTML = """
 <svg><image href="https://example.com/x.png"/></svg>
 </div>
 
-Inline <span onclick="x()">span</span> and <img src="../images/square.png" alt="A raw square" onerror="x()">.
+Inline <span onclick="x()">span</span> and <img src="../images/square.png" alt="A raw square" onerror="x()">
+and <a href="one.md#details" onclick="x()">a raw link to a heading in another chapter</a>.
 
 Template syntax is text: {{ 7 * 7 }} and {% for i in range(3) %}loop{% endfor %} and {# comment #}.
 """
@@ -266,6 +267,11 @@ def test_raw_html_is_cleaned_and_warned_about(hostile_build):
         assert bad not in raw, bad
     img = chapter.find(".//x:img[@alt='A raw square']", NS)
     assert img is not None and img.get("src") == "images/square.png"
+    link = [a for a in chapter.iterfind(".//x:a", NS) if "raw link" in "".join(a.itertext())]
+    assert [a.get("href") for a in link] == ["one.xhtml#details"]  # a link between files in the EPUB
+    pdf = PdfReader(hostile_build.outputs["pdf"])
+    annots = [a.get_object() for p in pdf.pages for a in p.get("/Annots", []) or []]
+    assert not [a for a in annots if "one.md" in str((a.get("/A") or {}).get("/URI", ""))]
     warnings = [str(w) for w in hostile_build.warnings]
     assert any("two.md:12: warning: raw HTML <script> is removed from the book" in w for w in warnings), warnings
     assert any("raw HTML the onclick attribute of <div> is removed" in w for w in warnings), warnings
