@@ -230,6 +230,9 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     if not isinstance(subjects, list) or not all(isinstance(s, str) for s in subjects):
         err("subjects", "'subjects' must be a list of strings", 'write subjects = ["History"]')
         subjects = []
+    if any(not s.strip() for s in subjects):
+        err("subjects", "'subjects' holds an empty subject", 'remove the "" from the list')
+    subjects = [s.strip() for s in subjects if s.strip()]
 
     size_value = page_size or conf.get("page-size", "A5")
     size = parse_page_size(size_value)

@@ -56,6 +56,9 @@ CASES = {
         lambda b: edit(toml(b), '"en"', '"xx-notalang"'),
         ["book/book.toml:4: 'xx-notalang' is not a valid BCP 47 language tag "
          "(hint: use a tag like en, en-US, fr or pt-BR)"]),
+    "empty subject": (
+        lambda b: append(toml(b), 'subjects = ["History", " "]\n'),
+        ["book/book.toml:7: 'subjects' holds an empty subject (hint: remove the \"\" from the list)"]),
     "page size": (
         lambda b: edit(toml(b), '"A5"', '"B7"'),
         [f"book/book.toml:5: page size 'B7' is not a preset or a size (hint: {HINT_PAGE})"]),
