@@ -1,6 +1,7 @@
 """`--watch`: build, then rebuild whenever a file in the book, the project's templates or styles changes."""
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -32,10 +33,17 @@ def watch(options, build_once, level: int = 1) -> int:
                     and not p.name.endswith((".part", ".old")))
 
     paths = watched_paths(options)
+    # yield_on_timeout: the first next() returns once the watcher is running (so "watching" is true when
+    # printed), and an empty set now and then, which is skipped
+    changes_seen = watch_changes(*paths, watch_filter=BookFilter(), raise_interrupt=True, yield_on_timeout=True,
+                                 rust_timeout=500)
     try:
         build_once()
+        first = next(changes_seen)
         print(f"watching {', '.join(str(p) for p in paths)} for changes (Ctrl-C to stop)", flush=True)
-        for changes in watch_changes(*paths, watch_filter=BookFilter(), raise_interrupt=True):
+        for changes in itertools.chain([first], changes_seen):
+            if not changes:
+                continue
             names = sorted({_short(Path(path), paths) for _, path in changes})
             shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
             print(f"{time.strftime('%H:%M:%S')} changed: {shown}", flush=True)

@@ -35,7 +35,7 @@ class Watcher:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
-    def until(self, predicate, limit=120):
+    def until(self, predicate, limit=60):
         """The lines up to and including the first one that matches (a generous limit, not a timing test)."""
         got = []
         while True:
