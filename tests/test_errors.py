@@ -188,11 +188,13 @@ def test_error_is_reported_exactly_and_nothing_is_written(tmp_path, name):
 
 
 def test_many_problems_in_many_files_are_reported_together(tmp_path):
+    """Through build.py itself: the exit status and stderr an author sees."""
     book = copy_book(tmp_path)
     edit(toml(book), "page-size", "page-sise")
     append(one(book), "\n![](../images/square.png)\n")
     append(two(book), "\nA note.[^missing]\n")
-    r = build_cli(tmp_path)
+    r = build_cli(tmp_path, subprocess=True)
+    assert "Traceback" not in r.stderr and r.stdout == ""
     assert r.returncode == 1
     files = [line.split(":")[0] for line in r.stderr.splitlines()[:-1]]
     assert files == ["book/book.toml", "book/chapters/one.md", "book/chapters/two.md"]
@@ -252,7 +254,7 @@ def test_missing_book_folder(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     book = copy_book(tmp_path)
     toml(book).unlink()
-    r = build_cli(tmp_path, "--debug")
+    r = build_cli(tmp_path, "--debug", subprocess=True)
     assert r.returncode == 1
     assert "Traceback (most recent call last)" in r.stderr and "BookError" in r.stderr
 

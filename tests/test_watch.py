@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from conftest import NS, ROOT, Epub, epubcheck, normalize, pdf_pages_text, run_cli
+from conftest import NS, ROOT, Epub, normalize, pdf_pages_text, run_cli
 from goodbook import SLUG, append, build_cli, copy_book
 
 ONE_LINE = re.compile(r"^\d\d:\d\d:\d\d built in \d+\.\d\ds: pdf \d+\.\d\ds \(\d+ pages, \d+ KiB\), "
@@ -171,8 +171,8 @@ def test_new_book_builds_out_of_the_box(tmp_path):
     assert intro.find(".//x:aside[@epub:type='footnote']", NS) is not None
     hrefs = [a.get("href") for a in intro.iterfind(".//x:a", NS)]
     assert "first-steps.xhtml" in hrefs and "first-steps.xhtml#notes-and-links" in hrefs
-    report = epubcheck(epub)
-    assert report["errors"] == [] and report["warnings"] == [], report["messages"]
+    # (EPUBCheck is not run here: it costs seconds, and this book has nothing the EPUBs EPUBCheck checks in
+    # test_pipeline, test_safety and test_property lack)
 
 
 def test_new_refuses_a_folder_with_files_and_checks_options(tmp_path):
