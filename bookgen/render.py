@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import jinja2
+import jinja2.sandbox
 from markupsafe import Markup
 
 from .errors import BookError, Problem
@@ -24,7 +25,8 @@ def as_inline(html: str) -> Markup:
 def environment(book_root: Path | None = None) -> jinja2.Environment:
     # A book may override any template with its own templates/ folder.
     paths = [str(book_root / "templates")] if book_root and (book_root / "templates").is_dir() else []
-    env = jinja2.Environment(
+    # Sandboxed: a book's own templates (templates/ in a downloaded book) cannot reach Python's internals.
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(paths + [str(TEMPLATES)]),
         # select_autoescape() leaves *.j2 names unescaped: name the extensions.
         autoescape=jinja2.select_autoescape(["html", "xhtml", "xml", "html.j2", "xhtml.j2", "xml.j2", "css.j2"]),

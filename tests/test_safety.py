@@ -215,6 +215,21 @@ def test_a_template_that_fetches_is_a_clean_error(tmp_path, local_server):
     assert state(tmp_path / "dist") == before
 
 
+def test_a_book_template_cannot_run_code(tmp_path):
+    """A downloaded book may override templates; they run in Jinja's sandbox, so they cannot reach Python."""
+    book = copy_book(tmp_path)
+    marker = tmp_path / "PWNED"
+    (book / "templates" / "partials").mkdir(parents=True)
+    (book / "templates" / "partials" / "titlepage.html.j2").write_text(
+        '<section id="titlepage">\n'
+        f'<p>{{{{ cycler.__init__.__globals__.os.system("touch {marker}") }}}}</p>\n</section>\n', encoding="utf-8")
+    r = build_cli(tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[0].startswith("book/templates/partials/titlepage.html.j2:2: template error: "
+                                               "access to attribute '__init__' of 'type' object is unsafe")
+    assert not marker.exists()
+
+
 # --- raw HTML, template syntax and metadata: data, never code --------------------------------------------------
 
 RAW_HTML = """
