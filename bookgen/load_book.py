@@ -210,11 +210,15 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         if isinstance(a, str) and a.strip():
             parts = a.strip().split()
             authors.append(Author(a.strip(), f"{parts[-1]}, {' '.join(parts[:-1])}" if len(parts) > 1 else a.strip()))
-        elif isinstance(a, dict) and isinstance(a.get("name"), str):
-            authors.append(Author(a["name"], str(a.get("file-as", a["name"]))))
+        elif isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"].strip():
+            for k in a:
+                if k not in ("name", "file-as"):
+                    err("authors", f"unknown key '{k}' in an author", suggest(k, ("name", "file-as"))
+                        or 'write {name = "...", file-as = "..."}')
+            authors.append(Author(a["name"].strip(), str(a.get("file-as", a["name"])).strip() or a["name"].strip()))
         else:
             err("authors", f"author {a!r} is not a name", 'write authors = ["Name"] or [{name = "...", file-as = "..."}]')
-    if not authors:
+    if not authors and "authors" not in conf and "author" not in conf:
         problems.warn(toml_path, "no author given", key_line(text, "authors"), 'add authors = ["Name"]')
 
     date = conf.get("date", "")
@@ -255,7 +259,10 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     cover_value = string("cover")
     if cover_value:
         cover = safe_path(root, root, cover_value, toml_path, key_line(text, "cover"), problems, what="cover")
-        if cover is not None and cover.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+        if cover is not None and not cover.is_file():
+            err("cover", f"cover '{cover_value}' not found", "check the path, relative to the book folder")
+            cover = None
+        elif cover is not None and cover.suffix.lower() not in (".jpg", ".jpeg", ".png"):
             err("cover", f"cover '{cover_value}' must be a JPEG or PNG image", "convert the cover to JPEG")
             cover = None
 
@@ -367,6 +374,8 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     for path, fm, body, offset, cid in raw:
         p = mdown.parse(md, body, offset)
         ctitle = fm.get("title")
+        if isinstance(ctitle, (int, float)) and not isinstance(ctitle, bool):
+            ctitle = str(ctitle)  # `title: 1984` is a title, not a number
         headings = list(p.headings)
         if ctitle is None and headings and headings[0][0] == 1:
             ctitle = headings[0][2]

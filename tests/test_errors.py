@@ -59,6 +59,12 @@ CASES = {
     "empty subject": (
         lambda b: append(toml(b), 'subjects = ["History", " "]\n'),
         ["book/book.toml:7: 'subjects' holds an empty subject (hint: remove the \"\" from the list)"]),
+    "cover not found": (
+        lambda b: append(toml(b), 'cover = "images/cover.jpg"\n'),
+        ["book/book.toml:7: cover 'images/cover.jpg' not found (hint: check the path, relative to the book folder)"]),
+    "unknown key in an author": (
+        lambda b: edit(toml(b), '["Ada Example"]', '[{ name = "Ada Example", fileas = "Example, Ada" }]'),
+        ["book/book.toml:3: unknown key 'fileas' in an author (hint: did you mean 'file-as'?)"]),
     "page size": (
         lambda b: edit(toml(b), '"A5"', '"B7"'),
         [f"book/book.toml:5: page size 'B7' is not a preset or a size (hint: {HINT_PAGE})"]),
@@ -289,3 +295,11 @@ def test_output_folder_that_is_a_file(tmp_path):
     assert r.stderr.splitlines() == ["dist: is a file, not a folder (hint: pass --out DIR with a folder to write to)",
                                      "build failed: 1 error; nothing was written"]
     assert (tmp_path / "dist").read_text() == "not a folder"
+
+
+def test_a_number_is_a_chapter_title(tmp_path):
+    """`title: 1984` in YAML is a number; it is still the chapter's title."""
+    from bookgen.load_book import load_book
+    book = copy_book(tmp_path)
+    edit(two(book), "title: The Second Chapter", "title: 1984")
+    assert [c.title for c in load_book(book).chapters] == ["The First Chapter", "1984"]
