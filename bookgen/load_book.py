@@ -329,8 +329,13 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
                 fm = yaml.safe_load(fm_text) or {}
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem_mark", None)
+                context = getattr(e, "context_mark", None)
+                problem = getattr(e, "problem", None) or str(e)
+                if mark and context and getattr(e, "context", None) and mark.line >= fm_text.count("\n"):
+                    # the parser ran to the end: point at what was left open
+                    mark, problem = context, f"{e.context}: {problem}"
                 where = f" (column {mark.column + 1})" if mark else ""
-                problems.error(path, f"front matter is not valid YAML: {getattr(e, 'problem', None) or e}{where}",
+                problems.error(path, f"front matter is not valid YAML: {problem}{where}",
                                min(mark.line + 2, offset) if mark else 1,
                                "write one `key: value` per line; quote a value that holds a colon or brackets")
                 continue

@@ -83,8 +83,13 @@ CASES = {
          "the book (hint: add it to chapters, or move it out of the folder)"]),
     "yaml front matter": (
         lambda b: edit(two(b), "title: The Second Chapter", "title: The Second Chapter\nsubtitle: [unclosed"),
-        ["book/chapters/two.md:4: front matter is not valid YAML: expected ',' or ']', but got '<stream end>' "
-         "(column 1) (hint: write one `key: value` per line; quote a value that holds a colon or brackets)"]),
+        ["book/chapters/two.md:3: front matter is not valid YAML: while parsing a flow sequence: expected ',' or "
+         "']', but got '<stream end>' (column 11) (hint: write one `key: value` per line; quote a value that holds "
+         "a colon or brackets)"]),
+    "yaml front matter, a colon in a value": (
+        lambda b: edit(two(b), "title: The Second Chapter", "title: Part 2: The Second Chapter"),
+        ["book/chapters/two.md:2: front matter is not valid YAML: mapping values are not allowed here (column 14) "
+         "(hint: write one `key: value` per line; quote a value that holds a colon or brackets)"]),
     "toml front matter with line and column": (
         lambda b: two(b).write_text('+++\ntitle = "Two"\nsubtitle = \n+++\n\nText.\n', encoding="utf-8"),
         ["book/chapters/two.md:3: front matter is not valid TOML: invalid value (column 12) "
