@@ -189,18 +189,16 @@ def check_output(fmt: str, data: bytes):
 @contextlib.contextmanager
 def interrupts_deferred():
     """Hold Ctrl-C (SIGINT) while the outputs are renamed into place, so that the PDF and the EPUB are
-    replaced together or not at all; the interrupt is raised as soon as the block ends."""
+    replaced together or not at all. A Ctrl-C in those few milliseconds comes too late to stop the build: the
+    files are in place and the build reports them (saying "interrupted, nothing was written" would be false)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    caught = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
 
 
 def write_atomically(out_dir: Path, slug: str, files: dict) -> dict:
