@@ -91,6 +91,7 @@ meta_text = st.one_of(st.text(nice_char, min_size=1, max_size=30), st.text(nice_
                       st.text(any_char, max_size=5))
 metadata = st.fixed_dictionaries({
     "title": meta_text, "subtitle": meta_text, "description": meta_text, "publisher": meta_text,
+    "rights": meta_text, "edition": meta_text, "cover-alt": meta_text,
     "authors": st.lists(meta_text, max_size=2), "subjects": st.lists(meta_text, max_size=2),
     "language": st.sampled_from(["en", "en-GB", "fr", "de-CH", "ja", "zh-Hant-TW", "sr-Latn", "en", "fr",
                                  "en_US", "xx"]),
@@ -111,7 +112,12 @@ def toml_string(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def write_book(root: Path, meta: dict, bodies: list[str]):
+chapter_title = st.one_of(st.just(None), st.text(nice_char, min_size=1, max_size=20), meta_text)
+chapter = st.tuples(chapter_title, st.sampled_from(["chapter", "chapter", "introduction", "appendix", "part"]),
+                    chapter_body)
+
+
+def write_book(root: Path, meta: dict, chapters: list):
     shutil.copytree(GOOD, root)
     lines = []
     for key, value in meta.items():
@@ -119,13 +125,16 @@ def write_book(root: Path, meta: dict, bodies: list[str]):
             lines.append(f"{key} = [{', '.join(toml_string(v) for v in value)}]")
         else:
             lines.append(f"{key} = {toml_string(value)}")
-    names = [f"chapters/c{n + 1}.md" for n in range(len(bodies))] + ["chapters/two.md"]
+    names = [f"chapters/c{n + 1}.md" for n in range(len(chapters))] + ["chapters/two.md"]
     lines.append(f"chapters = [{', '.join(toml_string(n) for n in names)}]")
     (root / "book.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (root / "chapters" / "one.md").unlink()
-    for n, body in enumerate(bodies):
-        (root / "chapters" / f"c{n + 1}.md").write_text(f"---\ntitle: Chapter {n + 1}\n---\n\n{body}\n",
-                                                        encoding="utf-8")
+    for n, (title, kind, body) in enumerate(chapters):
+        front = f"title = {toml_string(title)}\n" if title is not None else ""
+        text = f"+++\n{front}type = {toml_string(kind)}\n+++\n\n"
+        if title is None:
+            text += f"# Chapter {n + 1}\n\n"  # the title from the first heading
+        (root / "chapters" / f"c{n + 1}.md").write_text(text + body + "\n", encoding="utf-8")
 
 
 @contextmanager
@@ -175,14 +184,14 @@ def test_random_books_build_or_fail_cleanly(tmp_path_factory):
     successes = []
     counts = {"built": 0, "refused": 0}
 
-    @given(meta=metadata, bodies=st.lists(chapter_body, min_size=1, max_size=2))
-    def check(meta, bodies):
+    @given(meta=metadata, chapters=st.lists(chapter, min_size=1, max_size=2))
+    def check(meta, chapters):
         tmp = tmp_path_factory.mktemp("random")
-        write_book(tmp / "book", meta, bodies)
+        write_book(tmp / "book", meta, chapters)
         result = build_or_book_error(tmp / "book", tmp / "out")
         counts["built" if result else "refused"] += 1
         if result:
-            successes.append((meta, bodies))
+            successes.append((meta, chapters))
 
     check()
     print(counts)
@@ -192,13 +201,15 @@ def test_random_books_build_or_fail_cleanly(tmp_path_factory):
     if not successes:
         return
     tmp = tmp_path_factory.mktemp("combined")
-    bodies = [b for _, bs in successes for b in bs]
-    write_book(tmp / "book", successes[0][0], bodies)
+    chapters = [c for _, cs in successes for c in cs]
+    # the reading order wants front, body, back: appendices last
+    chapters.sort(key=lambda c: c[1] == "appendix")
+    write_book(tmp / "book", successes[0][0], chapters)
     result = build_or_book_error(tmp / "book", tmp / "out")
     if result is None:  # chapters that are fine alone may clash together (an id used in two): check the largest
-        meta, bodies = max(successes, key=lambda s: sum(len(b) for b in s[1]))
+        meta, chapters = max(successes, key=lambda s: sum(len(c[2]) for c in s[1]))
         tmp = tmp_path_factory.mktemp("largest")
-        write_book(tmp / "book", meta, bodies)
+        write_book(tmp / "book", meta, chapters)
         result = build_or_book_error(tmp / "book", tmp / "out")
     report = epubcheck(result.outputs["epub"])
     assert report["errors"] == [], [(m["ID"], m["message"], m["locations"][:1]) for m in report["errors"]]
