@@ -350,6 +350,13 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         if not isinstance(fm, dict):
             problems.error(path, "front matter must be a set of `key: value` lines", 2)
             continue
+        bad_keys = [k for k, v in fm.items() if isinstance(v, str) and NOT_XML.search(v)]
+        for key in bad_keys:
+            bad = NOT_XML.search(fm[key]).group(0)
+            problems.error(path, f"front matter '{key}' contains the control character {char_name(bad)}, which a "
+                           "book cannot hold", _fm_line(ctext, key), "remove it (it may be written as an escape)")
+        if bad_keys:
+            continue
         for key in fm:
             if key not in CHAPTER_KEYS:
                 problems.error(path, f"unknown front matter key '{key}'", _fm_line(ctext, key),

@@ -133,6 +133,10 @@ CASES = {
          "(hint: remove it (it is invisible; it may come from a copy and paste))",
          "book/chapters/two.md:11: control character U+001B at column 11, which a book cannot hold "
          "(hint: remove it (it is invisible; it may come from a copy and paste))"]),
+    "control character in front matter": (
+        lambda b: two(b).write_text('+++\ntitle = "Two\\u0008"\n+++\n\nText.\n', encoding="utf-8"),
+        ["book/chapters/two.md:2: front matter 'title' contains the control character U+0008, which a book cannot "
+         "hold (hint: remove it (it may be written as an escape))"]),
     "duplicate id in raw HTML": (
         lambda b: append(two(b), '\n<p id="one">A paragraph that takes the first chapter\'s id.</p>\n'),
         ["book/chapters/two.md:11: id 'one' is used twice in the book; it is already used in chapters/one.md "
