@@ -64,7 +64,8 @@ def build_once(options, args, level: int, watching: bool = False) -> int:
     from .build import build
 
     say = (lambda *a: None) if level == 0 else (lambda *a: print(*a, flush=True))
-    progress = Progress(level if not watching else min(level, 0 if level < 2 else 2))
+    # while watching, stage lines only with --verbose: each build is one line
+    progress = Progress(level if not watching else (2 if level == 2 else 0))
     start = time.perf_counter()
     try:
         try:
