@@ -79,15 +79,21 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
                      detail=lambda r: f"{len(r.document.pages)} pages")
     result.pages = len(rendered.document.pages)
     known = {w.source_message for w in css_warnings}
-    layout_warnings = [Problem(None, f"WeasyPrint: {m}", None, None, warning=not options.strict)
-                       for m in rendered.warnings if m not in known]
+    layout_warnings = [layout_problem(book, m, options.strict)
+                       for m in dict.fromkeys(rendered.warnings) if m not in known]  # each message once
     result.warnings.extend(layout_warnings)
     if options.strict and (layout_warnings or book.warnings):
         raise BookError(book.warnings + tuple(css_warnings) + tuple(layout_warnings))
     files = {}
     size = lambda data: f"{len(data) / 1024:.0f} KiB"  # noqa: E731
     if "pdf" in options.formats:
-        files["pdf"] = timed("pdf", pdf_bytes, book, rendered, detail=size)
+        with weasyprint_log() as drawn:  # WeasyPrint says some things only while drawing (missing glyphs)
+            files["pdf"] = timed("pdf", pdf_bytes, book, rendered, detail=size)
+        drawing_warnings = [layout_problem(book, m, options.strict) for m in dict.fromkeys(drawn)
+                            if m not in rendered.warnings]
+        result.warnings.extend(drawing_warnings)
+        if options.strict and drawing_warnings:
+            raise BookError(tuple(drawing_warnings))
     if "epub" in options.formats:
         from .write_epub import write_epub
         pages = timed("page map", page_map, book, rendered, detail=lambda p: f"{len(p)} page breaks")
@@ -101,6 +107,51 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         raise BookError(Problem(e.filename or out, f"cannot write the output: {e.strerror or e}", None,
                                 "check that the output folder is writable and not in the way")) from None
     return result
+
+
+@contextlib.contextmanager
+def weasyprint_log():
+    """The messages WeasyPrint logs (warnings and errors) while the block runs."""
+    import logging
+    messages = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            if record.levelno >= logging.WARNING:
+                messages.append(record.getMessage())
+
+    handler = Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+_NO_GLYPH = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(?P<ch>.*)" '
+                       r'\(U\+(?P<code>[0-9A-Fa-f]+)\)')
+
+
+def layout_problem(book, message: str, strict: bool) -> Problem:
+    """A WeasyPrint message from the layout, where it can be traced to the book: a character no font has is
+    found in the chapter (or book.toml) that holds it."""
+    m = _NO_GLYPH.search(message)
+    if m:
+        ch = chr(int(m["code"], 16))
+        for source in book.sources:
+            if source.suffix.lower() not in (".md", ".toml"):
+                continue
+            try:
+                text = source.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            at = text.find(ch)
+            if at >= 0:
+                return Problem(source, f"WeasyPrint found no font with the character {ch!r} (U+{ord(ch):04X}): the PDF "
+                               "prints a box", text.count("\n", 0, at) + 1,
+                               "install a font that has it, or name one in the book's stylesheet", warning=not strict)
+    return Problem(None, f"WeasyPrint: {message}", None, None, warning=not strict)
 
 
 def describe(book) -> str:
@@ -123,24 +174,12 @@ _WEASY_AT = re.compile(r"^(?P<what>.*?) at (?P<line>\d+):(?P<col>\d+)(?P<rest>.*
 def check_stylesheets(book, strict: bool = False) -> list:
     """Parse each stylesheet the PDF uses on its own, so that what WeasyPrint says about one names it and
     its line (WeasyPrint itself only says `at 2:6`)."""
-    import logging
-
     from weasyprint import CSS
 
     from .write_pdf import fetcher_for, stylesheets
 
-    messages = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            if record.levelno >= logging.WARNING:
-                messages.append(record.getMessage())
-
-    handler = Collect()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(handler)
     found = []
-    try:
+    with weasyprint_log() as messages:
         fetcher = fetcher_for(book)
         for path in stylesheets(book):
             del messages[:]
@@ -155,8 +194,6 @@ def check_stylesheets(book, strict: bool = False) -> list:
                 raise BookError(Problem(path, f"stylesheet error: {e}", None, "fix the CSS")) from None
             for m in messages:
                 found.append(_style_problem(path, m, strict))
-    finally:
-        logger.removeHandler(handler)
     return found
 
 

@@ -312,3 +312,19 @@ def test_a_number_is_a_chapter_title(tmp_path):
     book = copy_book(tmp_path)
     edit(two(book), "title: The Second Chapter", "title: 1984")
     assert [c.title for c in load_book(book).chapters] == ["The First Chapter", "1984"]
+
+
+def test_a_character_no_font_has_is_traced_to_its_chapter(tmp_path):
+    """WeasyPrint says this only while drawing the PDF, and without a place: the build finds the chapter."""
+    book = copy_book(tmp_path)
+    append(two(book), "\nA rare character: \U0002E9A1 here.\n")
+    message = ("book/chapters/two.md:11: {}WeasyPrint found no font with the character '\U0002E9A1' (U+2E9A1): the "
+               "PDF prints a box (hint: install a font that has it, or name one in the book's stylesheet)")
+    r = build_cli(tmp_path, "--quiet")
+    assert r.returncode == 0
+    assert r.stderr.splitlines() == [message.format("warning: ")]
+    before = state(tmp_path / "dist")
+    r = build_cli(tmp_path, "--strict")
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [message.format(""), "build failed: 1 error; nothing was written"]
+    assert state(tmp_path / "dist") == before
