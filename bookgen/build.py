@@ -1,8 +1,13 @@
 """One build: read and check the whole book, render each edition in memory, then write them atomically."""
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shutil
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,42 +39,176 @@ class BuildResult:
     checks: list = field(default_factory=list)  # check.CheckResult, when options.check
 
 
-def build(options: BuildOptions, progress=lambda stage: None) -> BuildResult:
+def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage, seconds, detail: None) -> BuildResult:
+    """`progress(stage)` is called when a stage starts, `done(stage, seconds, detail)` when it ends."""
+    try:
+        return _build(options, progress, done)
+    except BaseException as e:
+        # WeasyPrint stops on our URL fetcher's refusal with a BaseException: make it a book error.
+        if type(e).__name__ == "FatalURLFetchingError":
+            raise BookError(Problem(None, str(e), None, "a book may use only files inside its folder; "
+                                    "check the templates and stylesheets")) from None
+        raise
+
+
+def _build(options: BuildOptions, progress, done) -> BuildResult:
     from .write_pdf import PrintOptions, page_map, pdf_bytes, render_print
 
     result = BuildResult()
+    out = Path(options.out)
+    if out.exists() and not out.is_dir():
+        raise BookError(Problem(out, "is a file, not a folder", None, "pass --out DIR with a folder to write to"))
 
-    def timed(stage, fn, *args):
+    def timed(stage, fn, *args, detail=lambda value: ""):
         progress(stage)
         t = time.perf_counter()
         value = fn(*args)
         result.timings[stage] = time.perf_counter() - t
+        done(stage, result.timings[stage], detail(value))
         return value
 
-    book = timed("read", lambda: load_book(options.book, strict=options.strict, page_size=options.page_size))
+    def read():
+        book = load_book(options.book, strict=options.strict, page_size=options.page_size)
+        return book, check_stylesheets(book, options.strict)
+
+    book, css_warnings = timed("read", read, detail=lambda v: describe(v[0]))
     result.warnings.extend(book.warnings)
+    result.warnings.extend(css_warnings)
+    if options.strict and css_warnings:
+        raise BookError(book.warnings + tuple(css_warnings))
     # The EPUB carries the print page numbers, so both editions need the laid-out print edition.
-    rendered = timed("layout", render_print, book, PrintOptions(options.bleed, options.crop_marks))
+    rendered = timed("layout", render_print, book, PrintOptions(options.bleed, options.crop_marks),
+                     detail=lambda r: f"{len(r.document.pages)} pages")
     result.pages = len(rendered.document.pages)
-    layout_warnings = [Problem("styles", f"WeasyPrint: {m}", None, None, warning=not options.strict)
-                       for m in rendered.warnings]
+    known = {w.source_message for w in css_warnings}
+    layout_warnings = [layout_problem(book, m, options.strict)
+                       for m in dict.fromkeys(rendered.warnings) if m not in known]  # each message once
     result.warnings.extend(layout_warnings)
     if options.strict and (layout_warnings or book.warnings):
-        raise BookError(book.warnings + tuple(layout_warnings))
+        raise BookError(book.warnings + tuple(css_warnings) + tuple(layout_warnings))
     files = {}
+    size = lambda data: f"{len(data) / 1024:.0f} KiB"  # noqa: E731
     if "pdf" in options.formats:
-        files["pdf"] = timed("pdf", pdf_bytes, book, rendered)
+        with weasyprint_log() as drawn:  # WeasyPrint says some things only while drawing (missing glyphs)
+            files["pdf"] = timed("pdf", pdf_bytes, book, rendered, detail=size)
+        drawing_warnings = [layout_problem(book, m, options.strict) for m in dict.fromkeys(drawn)
+                            if m not in rendered.warnings]
+        result.warnings.extend(drawing_warnings)
+        if options.strict and drawing_warnings:
+            raise BookError(tuple(drawing_warnings))
     if "epub" in options.formats:
         from .write_epub import write_epub
-        pages = timed("page map", page_map, book, rendered)
-        files["epub"] = timed("epub", write_epub, book, pages)
+        pages = timed("page map", page_map, book, rendered, detail=lambda p: f"{len(p)} page breaks")
+        files["epub"] = timed("epub", write_epub, book, pages, detail=size)
     for fmt, data in files.items():
         check_output(fmt, data)
-    result.outputs = timed("write", write_atomically, options.out, book.slug, files)
+    try:
+        result.outputs = timed("write", write_atomically, out, book.slug, files,
+                               detail=lambda written: ", ".join(str(p) for p in written.values()))
+    except OSError as e:
+        raise BookError(Problem(e.filename or out, f"cannot write the output: {e.strerror or e}", None,
+                                "check that the output folder is writable and not in the way")) from None
     if options.check:
         from .check import check_outputs
         result.checks = timed("check", check_outputs, result.outputs)
     return result
+
+
+@contextlib.contextmanager
+def weasyprint_log():
+    """The messages WeasyPrint logs (warnings and errors) while the block runs."""
+    import logging
+    messages = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            if record.levelno >= logging.WARNING:
+                messages.append(record.getMessage())
+
+    handler = Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+_NO_GLYPH = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(?P<ch>.*)" '
+                       r'\(U\+(?P<code>[0-9A-Fa-f]+)\)')
+
+
+def layout_problem(book, message: str, strict: bool) -> Problem:
+    """A WeasyPrint message from the layout, where it can be traced to the book: a character no font has is
+    found in the chapter (or book.toml) that holds it."""
+    m = _NO_GLYPH.search(message)
+    if m:
+        ch = chr(int(m["code"], 16))
+        for source in book.sources:
+            if source.suffix.lower() not in (".md", ".toml"):
+                continue
+            try:
+                text = source.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            at = text.find(ch)
+            if at >= 0:
+                return Problem(source, f"WeasyPrint found no font with the character {ch!r} (U+{ord(ch):04X}): the PDF "
+                               "prints a box", text.count("\n", 0, at) + 1,
+                               "install a font that has it, or name one in the book's stylesheet", warning=not strict)
+    return Problem(None, f"WeasyPrint: {message}", None, None, warning=not strict)
+
+
+def describe(book) -> str:
+    def n(count, word):
+        return f"{count} {word}{'' if count == 1 else 's'}"
+    notes = sum(len(c.notes) for c in book.chapters)
+    return ", ".join([n(len(book.chapters), "chapter"), n(notes, "note"), n(len(book.images), "image")]
+                     + ([n(len(book.warnings), "warning")] if book.warnings else []))
+
+
+@dataclass(frozen=True)
+class StyleWarning(Problem):
+    """What WeasyPrint said about one stylesheet; `source_message` is the message as WeasyPrint logged it."""
+    source_message: str = ""
+
+
+_WEASY_AT = re.compile(r"^(?P<what>.*?) at (?P<line>\d+):(?P<col>\d+)(?P<rest>.*)$", re.S)
+
+
+def check_stylesheets(book, strict: bool = False) -> list:
+    """Parse each stylesheet the PDF uses on its own, so that what WeasyPrint says about one names it and
+    its line (WeasyPrint itself only says `at 2:6`)."""
+    from weasyprint import CSS
+
+    from .write_pdf import fetcher_for, stylesheets
+
+    found = []
+    with weasyprint_log() as messages:
+        fetcher = fetcher_for(book)
+        for path in stylesheets(book):
+            del messages[:]
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise BookError(Problem(path, f"stylesheet cannot be read ({e})", None,
+                                        "save the stylesheet as UTF-8")) from None
+            try:
+                CSS(string=text, base_url=str(path.parent) + os.sep, url_fetcher=fetcher)
+            except Exception as e:  # a stylesheet WeasyPrint cannot parse at all
+                raise BookError(Problem(path, f"stylesheet error: {e}", None, "fix the CSS")) from None
+            for m in messages:
+                found.append(_style_problem(path, m, strict))
+    return found
+
+
+def _style_problem(path, message: str, strict: bool):
+    m = _WEASY_AT.match(message)
+    if m:
+        text = f"WeasyPrint {m['what'][:1].lower()}{m['what'][1:]} (column {m['col']}){m['rest'].rstrip('.')}"
+        return StyleWarning(path, text, int(m["line"]), "use CSS that WeasyPrint supports, or remove the rule",
+                            warning=not strict, source_message=message)
+    return StyleWarning(path, f"WeasyPrint: {message}", None, None, warning=not strict, source_message=message)
 
 
 def check_output(fmt: str, data: bytes):
@@ -89,11 +228,29 @@ def check_output(fmt: str, data: bytes):
         raise BookError(f"internal error: the {fmt.upper()} did not read back ({e}); nothing was written") from None
 
 
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Hold Ctrl-C (SIGINT) while the outputs are renamed into place, so that the PDF and the EPUB are
+    replaced together or not at all. A Ctrl-C in those few milliseconds comes too late to stop the build: the
+    files are in place and the build reports them (saying "interrupted, nothing was written" would be false)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def write_atomically(out_dir: Path, slug: str, files: dict) -> dict:
-    """Write every file under a temporary name, then rename them all into place."""
+    """Write every file under a temporary name, then rename them all into place.
+
+    If anything fails (or is interrupted) before every file is in place, the files that were already replaced
+    are put back as they were, and no temporary file is left behind."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    temps = {}
+    temps, backups, placed = {}, {}, []
     try:
         for fmt, data in files.items():
             fd, tmp = tempfile.mkstemp(prefix=f".{slug}.", suffix=f".{fmt}.part", dir=out_dir)
@@ -104,12 +261,31 @@ def write_atomically(out_dir: Path, slug: str, files: dict) -> dict:
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o644)
         final = {}
-        for fmt, tmp in temps.items():
-            target = out_dir / f"{slug}.{fmt}"
-            os.replace(tmp, target)
-            final[fmt] = target
+        with interrupts_deferred():
+            try:
+                for fmt, tmp in temps.items():
+                    target = out_dir / f"{slug}.{fmt}"
+                    if target.is_file():
+                        backup = out_dir / f".{slug}.{fmt}.old"
+                        if backup.exists():
+                            backup.unlink()
+                        try:
+                            os.link(target, backup)  # the old file stays reachable until all are in place
+                        except OSError:  # a file system without hard links
+                            shutil.copy2(target, backup)
+                        backups[target] = backup
+                    os.replace(tmp, target)
+                    placed.append(target)
+                    final[fmt] = target
+            except BaseException:
+                for target in placed:
+                    if target in backups:
+                        os.replace(backups.pop(target), target)
+                    else:
+                        target.unlink(missing_ok=True)
+                raise
         return final
     finally:
-        for tmp in temps.values():
-            if tmp.exists():
-                tmp.unlink()
+        for path in list(temps.values()) + list(backups.values()):
+            if path.exists():
+                path.unlink()

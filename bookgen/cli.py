@@ -1,4 +1,6 @@
-"""Command line: parse arguments, run one build, map a BookError to the exit status."""
+"""Command line: parse arguments, run one build (or watch and rebuild), map a BookError to the exit status.
+
+Kept light: `import bookgen.cli` and `--help` import nothing heavy (WeasyPrint is imported by the build)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +12,9 @@ from .errors import BookError
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="build.py", description="Build a book folder into a printable PDF and an EPUB 3.")
+    p = argparse.ArgumentParser(prog="build.py", description="Build a book folder into a printable PDF and an EPUB 3.",
+                                epilog="To start a new book: python build.py new DIR (a book.toml and two chapters "
+                                       "that build as they are).")
     p.add_argument("--book", type=Path, default=Path("book"), metavar="DIR", help="the book folder (default: book/)")
     p.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR", help="where to write (default: dist/)")
     p.add_argument("--format", default="pdf,epub", metavar="LIST", help="pdf, epub or pdf,epub (default: both)")
@@ -20,12 +24,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--check", action="store_true",
                    help="check what was written: EPUBCheck on the EPUB; fonts, tags and outline of the PDF")
-    p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+    p.add_argument("--watch", action="store_true",
+                   help="rebuild whenever a file in the book, templates/ or styles/ changes (Ctrl-C stops)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only errors and warnings")
+    p.add_argument("--verbose", "-v", action="store_true", help="print more about each stage")
     p.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return p
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "new":
+        from .scaffold import main as new_main
+        return new_main(argv[1:])
     args = parser().parse_args(argv)
     formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
     bad = [f for f in formats if f not in ("pdf", "epub")]
@@ -35,29 +46,61 @@ def main(argv=None) -> int:
     if args.bleed and not _is_length(args.bleed):
         print(f"error: --bleed {args.bleed}: give a length like 3mm or 0.125in", file=sys.stderr)
         return 2
-    from .build import BuildOptions, build
+    from .build import BuildOptions
 
     options = BuildOptions(book=args.book, out=args.out, formats=formats, page_size=args.page_size,
                            bleed=args.bleed, crop_marks=args.crop_marks, strict=args.strict,
                            check=args.check)
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    level = 0 if args.quiet else 2 if args.verbose else 1
+    if args.watch:
+        from .watch import watch
+        return watch(options, lambda: build_once(options, args, level, watching=True), level)
+    try:
+        return build_once(options, args, level)
+    except KeyboardInterrupt:
+        print("build interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def build_once(options, args, level: int, watching: bool = False) -> int:
+    """One build with its report: 0 when written, 1 when the book has errors. Ctrl-C propagates."""
+    from .build import build
+
+    say = (lambda *a: None) if level == 0 else (lambda *a: print(*a, flush=True))
+    # while watching, stage lines only with --verbose: each build is one line
+    progress = Progress(level if not watching else (2 if level == 2 else 0))
     start = time.perf_counter()
     try:
-        result = build(options, progress=lambda stage: say(f"  {stage}..."))
+        try:
+            result = build(options, progress=progress.start, done=progress.done)
+        finally:
+            progress.clear()
     except BookError as e:
         if args.debug:
             raise
         for problem in e.problems:
             print(problem, file=sys.stderr)
         n = len([p for p in e.problems if not p.warning])
-        print(f"build failed: {n} error{'s' if n != 1 else ''}; nothing was written", file=sys.stderr)
+        summary = f"build failed: {n} error{'s' if n != 1 else ''}; nothing was written"
+        if watching:
+            print(f"{time.strftime('%H:%M:%S')} {summary}; watching for changes", flush=True)
+        else:
+            print(summary, file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("build interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except Exception as e:  # a bug, or something unforeseen in the input: a message, not a traceback
+        if args.debug:
+            raise
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        print("build failed: an unexpected error; nothing was written (run with --debug to see where)",
+              file=sys.stderr)
+        return 1
     for w in result.warnings:
         print(w, file=sys.stderr)
     total = time.perf_counter() - start
+    if watching:
+        if level:
+            print(f"{time.strftime('%H:%M:%S')} {one_line(result, total)}", flush=True)
+        return 0
     for fmt, path in result.outputs.items():
         size = path.stat().st_size
         extra = f", {result.pages} pages" if fmt == "pdf" else ""
@@ -71,6 +114,48 @@ def main(argv=None) -> int:
             print(verdict(result.checks), file=sys.stdout if ok else sys.stderr)
         return 0 if ok else 1
     return 0
+
+
+def one_line(result, total: float) -> str:
+    """`built in 1.36s: pdf 1.09s (9 pages, 75 KiB), epub 0.16s (47 KiB)`: each edition with its own stages."""
+    t = result.timings
+    parts = []
+    for fmt, path in result.outputs.items():
+        kib = f"{path.stat().st_size / 1024:.0f} KiB"
+        if fmt == "pdf":
+            parts.append(f"pdf {t.get('layout', 0) + t.get('pdf', 0):.2f}s ({result.pages} pages, {kib})")
+        else:
+            parts.append(f"epub {t.get('page map', 0) + t.get('epub', 0):.2f}s ({kib})")
+    warned = f", {len(result.warnings)} warnings" if result.warnings else ""
+    return f"built in {total:.2f}s: " + ", ".join(parts) + warned
+
+
+class Progress:
+    """Stage lines: on a terminal the running stage shows and is replaced by its time; in a log (not a
+    terminal) one line per finished stage. Level 0: nothing, 1: stage and time, 2: with details."""
+
+    def __init__(self, level: int, stream=None):
+        self.level = level
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty()
+        self.pending = False
+
+    def start(self, stage):
+        if self.level and self.tty:
+            print(f"  {stage}...", end="\r", file=self.stream, flush=True)
+            self.pending = True
+
+    def done(self, stage, seconds, detail=""):
+        if self.level:
+            line = f"  {stage:<9}{seconds:6.2f}s"
+            if self.level >= 2 and detail:
+                line += f"  {detail}"
+            print(line, file=self.stream, flush=True)
+            self.pending = False
+
+    def clear(self):
+        if self.pending:
+            print(" " * 40, end="\r", file=self.stream, flush=True)
 
 
 def _is_length(value: str) -> bool:

@@ -1,8 +1,22 @@
 """Problems found in a book, reported all at once as `path:line: message (hint: ...)`."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def display_path(path) -> str:
+    """A path as the author typed it: relative to the working folder when it is inside it."""
+    text = str(path)
+    if os.path.isabs(text):
+        try:
+            rel = os.path.relpath(text)
+        except ValueError:  # another drive (Windows)
+            return text
+        if not rel.startswith(".."):
+            return rel
+    return text
 
 
 @dataclass(frozen=True)
@@ -16,7 +30,7 @@ class Problem:
     def __str__(self) -> str:
         where = ""
         if self.path is not None:
-            where = str(self.path)
+            where = display_path(self.path)
             if self.line is not None:
                 where += f":{self.line}"
             where += ": "

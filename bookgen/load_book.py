@@ -35,8 +35,29 @@ IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)(mm|cm|in|pt)\s+(\d+(?:\.\d+)?)(mm|cm|in|pt)\s*$")
 
 
+# Characters XML (so XHTML, so the EPUB) cannot hold, and nothing can print: C0 controls but tab and line breaks.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def visible(text: str) -> bool:
+    """Whether a title has something to print: not only spaces and invisible characters (soft hyphens...)."""
+    import unicodedata
+    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Zs", "Mn") for ch in text)
+
+
+def ctext_of(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def char_name(ch: str) -> str:
+    return f"U+{ord(ch):04X}"
+
+
 def key_line(text: str, key: str) -> int | None:
-    m = re.search(r"^\s*\"?" + re.escape(key) + r"\"?\s*=", text, re.M)
+    m = re.search(r"^[ \t]*\"?" + re.escape(key) + r"\"?[ \t]*=", text, re.M)
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
@@ -76,6 +97,21 @@ def source_date(paths) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(newest), dt.timezone.utc)
 
 
+def toml_error(e: Exception, text: str):
+    """(message, line, column) of a tomllib error; tomllib puts the position in the message."""
+    msg = str(e)
+    m = re.search(r"\s*\(at line (\d+), column (\d+)\)", msg)
+    if m:
+        line, col = int(m.group(1)), int(m.group(2))
+        msg = msg[:m.start()] + msg[m.end():]
+    else:
+        lines = text.splitlines() or [""]
+        line, col = len(lines), len(lines[-1]) + 1
+        msg = re.sub(r"\s*\(at end of document\)", "", msg) + " at the end of the file"
+    msg = msg[:1].lower() + msg[1:]
+    return f"{msg} (column {col})", line, col
+
+
 def split_front_matter(text: str):
     """Return (format, front matter text, body, number of lines before the body)."""
     for fence, kind in (("---", "yaml"), ("+++", "toml")):
@@ -97,19 +133,48 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     if not toml_path.is_file():
         raise BookError(Problem(toml_path, "book.toml not found",
                                 hint="every book folder needs a book.toml; `python build.py new DIR` makes one"))
-    text = toml_path.read_text(encoding="utf-8")
+    try:
+        text = toml_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise BookError(Problem(toml_path, f"not UTF-8 text ({e.reason} at byte {e.start})", None,
+                                "save book.toml as UTF-8")) from None
+    except OSError as e:
+        raise BookError(Problem(toml_path, f"cannot be read: {e.strerror}", None, "check the file's permissions"))
     try:
         conf = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
-        line = int(m.group(1)) if m else None
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
-        col = f", column {m.group(2)}" if m else ""
-        raise BookError(Problem(toml_path, f"not valid TOML: {msg}{col}", line,
-                                "check quotes, commas and brackets on that line")) from None
+        msg, line, _ = toml_error(e, text)
+        raise BookError(Problem(toml_path, f"not valid TOML: {msg}", line,
+                                'check the quotes, commas and brackets there: strings are "quoted"')) from None
 
     def err(key, message, hint=None):
         problems.error(toml_path, message, key_line(text, key), hint)
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list):
+            for v in value:
+                yield from strings(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from strings(v)
+
+    def cleaned(value):
+        if isinstance(value, str):
+            return NOT_XML.sub("", value) or "?"  # "?": not reported once more as empty
+        if isinstance(value, list):
+            return [cleaned(v) for v in value]
+        if isinstance(value, dict):
+            return {k: cleaned(v) for k, v in value.items()}
+        return value
+
+    for key, value in list(conf.items()):
+        bad = next((m.group(0) for v in strings(value) for m in [NOT_XML.search(v)] if m), None)
+        if bad is not None:
+            err(key, f"'{key}' contains the control character {char_name(bad)}, which a book cannot hold",
+                "remove it (it is invisible; it may come from a copy and paste)")
+            conf[key] = cleaned(value)
 
     for key in conf:
         if key not in BOOK_KEYS:
@@ -145,11 +210,15 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         if isinstance(a, str) and a.strip():
             parts = a.strip().split()
             authors.append(Author(a.strip(), f"{parts[-1]}, {' '.join(parts[:-1])}" if len(parts) > 1 else a.strip()))
-        elif isinstance(a, dict) and isinstance(a.get("name"), str):
-            authors.append(Author(a["name"], str(a.get("file-as", a["name"]))))
+        elif isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"].strip():
+            for k in a:
+                if k not in ("name", "file-as"):
+                    err("authors", f"unknown key '{k}' in an author", suggest(k, ("name", "file-as"))
+                        or 'write {name = "...", file-as = "..."}')
+            authors.append(Author(a["name"].strip(), str(a.get("file-as", a["name"])).strip() or a["name"].strip()))
         else:
             err("authors", f"author {a!r} is not a name", 'write authors = ["Name"] or [{name = "...", file-as = "..."}]')
-    if not authors:
+    if not authors and "authors" not in conf and "author" not in conf:
         problems.warn(toml_path, "no author given", key_line(text, "authors"), 'add authors = ["Name"]')
 
     date = conf.get("date", "")
@@ -165,6 +234,9 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     if not isinstance(subjects, list) or not all(isinstance(s, str) for s in subjects):
         err("subjects", "'subjects' must be a list of strings", 'write subjects = ["History"]')
         subjects = []
+    if any(not s.strip() for s in subjects):
+        err("subjects", "'subjects' holds an empty subject", 'remove the "" from the list')
+    subjects = [s.strip() for s in subjects if s.strip()]
 
     size_value = page_size or conf.get("page-size", "A5")
     size = parse_page_size(size_value)
@@ -186,8 +258,11 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     cover = None
     cover_value = string("cover")
     if cover_value:
-        cover = safe_path(root, root, cover_value, toml_path, key_line(text, "cover"), problems)
-        if cover is not None and cover.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+        cover = safe_path(root, root, cover_value, toml_path, key_line(text, "cover"), problems, what="cover")
+        if cover is not None and not cover.is_file():
+            err("cover", f"cover '{cover_value}' not found", "check the path, relative to the book folder")
+            cover = None
+        elif cover is not None and cover.suffix.lower() not in (".jpg", ".jpeg", ".png"):
             err("cover", f"cover '{cover_value}' must be a JPEG or PNG image", "convert the cover to JPEG")
             cover = None
 
@@ -207,23 +282,41 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     raw = []  # (path, front matter dict, body, line offset)
     used_ids: set[str] = set()
     sources = [toml_path]
+    listed: list[Path] = []  # every listed chapter that exists
+    broken: set[Path] = set()  # listed chapters that could not be read (links to them are not reported)
     chapter_line = key_line(text, "chapters")
+    named = {Path(os.path.normpath(root.resolve() / e)) for e in chapter_list}  # as listed, links unresolved
     for entry in chapter_list:
-        path = safe_path(root, root, entry, toml_path, chapter_line, problems)
+        path = safe_path(root, root, entry, toml_path, _list_line(text, entry) or chapter_line, problems,
+                         what="chapter")
         if path is None:
             continue
         if not path.is_file():
-            problems.error(toml_path, f"chapter '{entry}' is listed but not found", chapter_line,
+            problems.error(toml_path, f"chapter '{entry}' is listed but not found",
+                           _list_line(text, entry) or chapter_line,
                            f"create {entry} or remove it from chapters")
             continue
-        if path in [r[0] for r in raw]:
+        if path in listed:
             problems.error(toml_path, f"chapter '{entry}' is listed twice", chapter_line, "list each chapter once")
             continue
+        listed.append(path)
         sources.append(path)
+        broken.add(path)  # until it has been read
         try:
             ctext = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
             problems.error(path, f"not UTF-8 text ({e.reason} at byte {e.start})", None, "save the file as UTF-8")
+            continue
+        except OSError as e:
+            problems.error(path, f"cannot be read: {e.strerror}", None, "check the file's permissions")
+            continue
+        bad = list(NOT_XML.finditer(ctext))
+        if bad:
+            for m in bad[:3]:
+                line = ctext.count("\n", 0, m.start()) + 1
+                col = m.start() - (ctext.rfind("\n", 0, m.start()) + 1) + 1
+                problems.error(path, f"control character {char_name(m.group(0))} at column {col}, which a book "
+                               "cannot hold", line, "remove it (it is invisible; it may come from a copy and paste)")
             continue
         kind, fm_text, body, offset = split_front_matter(ctext)
         fm = {}
@@ -236,19 +329,33 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
                 fm = yaml.safe_load(fm_text) or {}
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem_mark", None)
-                problems.error(path, f"front matter is not valid YAML: {getattr(e, 'problem', e)}",
-                               mark.line + 2 if mark else 1, "write one `key: value` per line")
+                context = getattr(e, "context_mark", None)
+                problem = getattr(e, "problem", None) or str(e)
+                if mark and context and getattr(e, "context", None) and mark.line >= fm_text.count("\n"):
+                    # the parser ran to the end: point at what was left open
+                    mark, problem = context, f"{e.context}: {problem}"
+                where = f" (column {mark.column + 1})" if mark else ""
+                problems.error(path, f"front matter is not valid YAML: {problem}{where}",
+                               min(mark.line + 2, offset) if mark else 1,
+                               "write one `key: value` per line; quote a value that holds a colon or brackets")
                 continue
         elif kind == "toml":
             try:
                 fm = tomllib.loads(fm_text)
             except tomllib.TOMLDecodeError as e:
-                m = re.search(r"at line (\d+)", str(e))
-                problems.error(path, f"front matter is not valid TOML: {re.sub(r' [(]at line.*', '', str(e))}",
-                               int(m.group(1)) + 1 if m else 1, 'write one `key = "value"` per line')
+                msg, line, _ = toml_error(e, fm_text)
+                problems.error(path, f"front matter is not valid TOML: {msg}", line + 1,
+                               'write one `key = "value"` per line')
                 continue
         if not isinstance(fm, dict):
             problems.error(path, "front matter must be a set of `key: value` lines", 2)
+            continue
+        bad_keys = [k for k, v in fm.items() if isinstance(v, str) and NOT_XML.search(v)]
+        for key in bad_keys:
+            bad = NOT_XML.search(fm[key]).group(0)
+            problems.error(path, f"front matter '{key}' contains the control character {char_name(bad)}, which a "
+                           "book cannot hold", _fm_line(ctext, key), "remove it (it may be written as an escape)")
+        if bad_keys:
             continue
         for key in fm:
             if key not in CHAPTER_KEYS:
@@ -262,13 +369,13 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
             problems.error(path, f"chapter id '{cid}' is used by another chapter", _fm_line(ctext, "id"),
                            "give this chapter its own `id:` in the front matter")
         used_ids.add(cid)
+        broken.discard(path)
         raw.append((path, fm, body, offset, cid))
 
     # Markdown files beside the chapters that the book does not list
-    listed = {r[0] for r in raw}
     for folder in sorted({p.parent for p in listed}):
         for p in sorted(folder.glob("*.md")):
-            if p not in listed and p.name.lower() not in ("readme.md",):
+            if p not in listed and p not in named and p.name.lower() not in ("readme.md",):
                 problems.warn(p, "Markdown file is not listed in book.toml's chapters, so it is not in the book",
                               None, "add it to chapters, or move it out of the folder")
 
@@ -279,6 +386,8 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     for path, fm, body, offset, cid in raw:
         p = mdown.parse(md, body, offset)
         ctitle = fm.get("title")
+        if isinstance(ctitle, (int, float)) and not isinstance(ctitle, bool):
+            ctitle = str(ctitle)  # `title: 1984` is a title, not a number
         headings = list(p.headings)
         if ctitle is None and headings and headings[0][0] == 1:
             ctitle = headings[0][2]
@@ -293,6 +402,15 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
             if level == 1:
                 problems.error(path, f"a second level-1 heading '{htext}' in one chapter", line,
                                "each file is one chapter with one title: use ## for its sections")
+        seen_titles = {}
+        for level, slug, htext, line, tok in headings:
+            key = mdown.slugify(htext)
+            if key in seen_titles:
+                problems.error(path, f"heading '{htext}' is used twice in this chapter (first on line "
+                               f"{seen_titles[key]}), so its id '#{key}' is ambiguous", line,
+                               "give each heading of a chapter its own title")
+            else:
+                seen_titles[key] = line
         slug_map = {}
         for level, slug, htext, line, tok in headings:
             gid = slug if slug not in claimed else f"{cid}-{slug}"
@@ -305,6 +423,11 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         slug_maps[cid] = slug_map
         if not body.strip() or not (p.tokens and any(t.type != "footnote_block_open" for t in p.tokens)):
             problems.error(path, "chapter is empty", offset + 1, "write some text, or remove it from chapters")
+        for what, line in p.removed:
+            tag = what.strip("<>")
+            problems.warn(path, f"raw HTML {what} is removed from the book", line,
+                          mdown.REMOVED_WHY.get(tag, "a book is text: it runs no script, form or embedded "
+                                                     "content; remove it from the chapter"))
         for label, line in p.undefined_notes:
             problems.error(path, f"footnote [^{label}] is referenced but not defined", line,
                            f"add a line `[^{label}]: the note's text`")
@@ -322,15 +445,42 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         subtitle = str(fm.get("subtitle", "") or "").strip()
         # titles get the same typography as the text (curly quotes, dashes)
         ctitle, subtitle = (mdown.inline_text(md.renderInline(t.strip())) for t in (ctitle, subtitle))
+        if not visible(ctitle):
+            problems.error(path, "the chapter's title has no text that can be printed", _fm_line(ctext_of(path), "title")
+                           or 1, "give the chapter a title in words")
+            ctitle = cid
+        for level, slug, htext, line, tok in p.headings:
+            if not visible(mdown.inline_text(md.renderInline(htext))):
+                problems.error(path, "heading has no text", line,
+                               "write the heading's words after the #, or remove the line")
         parsed.append((path, cid, ctitle, subtitle, ctype, p))
+
+    # Every id in the print edition is in one document: ids written in raw HTML must not collide.
+    id_owner = {cid: (path, None) for path, fm, body, offset, cid in raw}
+    for path, cid, ctitle, subtitle, ctype, p in parsed:
+        own = set(slug_maps[cid].values()) | {f"{cid}-title"}
+        own |= {f"{cid}-fn{n}" for n in range(1, p.notes_count + 1)} | {f"{cid}-fnref{n}" for n in
+                                                                        range(1, p.notes_count + 1)}
+        for i in own:
+            id_owner.setdefault(i, (path, None))
+        for rid, line in p.raw_ids:
+            if rid in id_owner:
+                opath, oline = id_owner[rid]
+                first = "this chapter" if opath == path else mdown_rel(root.resolve(), opath.resolve())
+                first += f" (line {oline})" if oline else ""
+                problems.error(path, f"id '{rid}' is used twice in the book; it is already used in {first}", line,
+                               "give the element its own id")
+            else:
+                id_owner[rid] = (path, line)
 
     # Resolve links and images, then render.
     by_file = {r[0].resolve(): r[4] for r in raw}
+    broken_files = {b.resolve() for b in broken}
     chapters = []
     images: dict[Path, Image] = {}
     for path, cid, ctitle, subtitle, ctype, p in parsed:
         for link in p.links:
-            check_link(link, path, cid, by_file, slug_maps, problems)
+            check_link(link, path, cid, by_file, slug_maps, problems, root, broken_files)
         for src, alt, line in p.images:
             img = check_image(root, path, src, alt, line, problems)
             if img is not None:
@@ -363,6 +513,10 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         problems.error(toml_path, "the book has no body chapter", chapter_line,
                        "give at least one chapter type chapter (the default)")
 
+    check_book_files(root, problems)
+    # Report file by file (book.toml, then the chapters in reading order), each from its first line.
+    rank = {toml_path: 0, **{p: n + 1 for n, p in enumerate(listed)}}
+    problems.items.sort(key=lambda p: (rank.get(p.path, len(rank)), str(p.path), p.line or 0))
     problems.raise_if_errors()
     meta = Metadata(
         title=title, subtitle=string("subtitle"), authors=tuple(authors), language=language,
@@ -375,25 +529,91 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
                 tuple(problems.warnings))
 
 
-def _fm_line(text: str, key: str) -> int | None:
-    m = re.search(r"^\s*" + re.escape(str(key)) + r"\s*[:=]", text, re.M)
+def mdown_rel(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+_CSS_URL = re.compile(r"""@import\s+(?:url\(\s*)?["']?([^"')\s;]+)|url\(\s*["']?([^"')\s]+)""", re.I)
+
+
+def check_book_files(root: Path, problems: Problems):
+    """The book's own templates and stylesheets: no symlink out of the book; every url() in a stylesheet
+    names a file inside the book (the PDF's URL fetcher refuses the rest, but here it gets a line number)."""
+    rroot = root.resolve()
+    for folder in ("templates", "styles"):
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for p in sorted(base.rglob("*")):
+            if p.is_symlink() and not p.resolve().is_relative_to(rroot):
+                problems.error(p, "is a symlink to a file outside the book folder", None,
+                               "copy the file into the book folder instead of linking to it")
+    styles = root / "styles"
+    if not styles.is_dir():
+        return
+    for css in sorted(styles.glob("*.css")):
+        if not css.resolve().is_relative_to(rroot):
+            continue  # reported above
+        try:
+            text = css.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError) as e:
+            problems.error(css, f"cannot be read as UTF-8 text ({e})", None, "save the stylesheet as UTF-8")
+            continue
+        text_no_comments = re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
+        for m in _CSS_URL.finditer(text_no_comments):
+            url = m.group(1) or m.group(2)
+            line = text.count("\n", 0, m.start()) + 1
+            if url.startswith(("data:", "#")):
+                continue
+            target = safe_path(root, css.parent, url, css, line, problems, what="stylesheet url")
+            if target is not None and not target.is_file():
+                problems.error(css, f"url '{url}' not found", line, "check the path, relative to the stylesheet")
+
+
+def _list_line(text: str, entry: str) -> int | None:
+    """The line of a chapter's entry in book.toml's list."""
+    m = re.search(r"""["']""" + re.escape(entry) + r"""["']""", text)
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
-def safe_path(root: Path, base: Path, rel: str, source: Path, line, problems: Problems) -> Path | None:
-    """Resolve `rel` against `base`, refusing anything that leads outside the book folder."""
+def _fm_line(text: str, key: str) -> int | None:
+    m = re.search(r"^[ \t]*" + re.escape(str(key)) + r"[ \t]*[:=]", text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def safe_path(root: Path, base: Path, rel: str, source: Path, line, problems: Problems,
+              what: str = "path") -> Path | None:
+    """Resolve `rel` against `base`, refusing URLs, absolute paths and anything that leads outside the book."""
     scheme, path, _ = mdown.href_parts(rel)
-    if scheme:
-        problems.error(source, f"'{rel}' is a URL; the build reads only files inside the book folder", line,
-                       "download the file into the book folder and use a relative path")
+    scheme = scheme.lower()
+    if scheme in ("http", "https", "ftp"):
+        problems.error(source, f"{what} '{rel}' is a remote URL; the build makes no network request", line,
+                       "download the file into the book folder and use a path relative to it")
         return None
-    if not path or os.path.isabs(path):
-        problems.error(source, f"'{rel}' is an absolute path", line, "use a path relative to the book folder")
+    if scheme == "file":
+        problems.error(source, f"{what} '{rel}' is a file:// URL; the build reads only files inside the book folder",
+                       line, "copy the file into the book folder and use a path relative to it")
         return None
-    target = (base / path).resolve()
-    if not target.is_relative_to(root.resolve()):
-        problems.error(source, f"'{rel}' leads outside the book folder", line,
-                       "copy the file into the book folder (links and '..' may not leave it)")
+    if scheme and not (len(scheme) == 1 and os.name == "nt"):
+        problems.error(source, f"{what} '{rel}' is a {scheme}: URL; the build reads only files inside the book folder",
+                       line, "save the file in the book folder and use a path relative to it")
+        return None
+    if not path or os.path.isabs(path) or path.startswith(("/", "\\")):
+        problems.error(source, f"{what} '{rel}' is an absolute path", line, "use a path relative to the book folder")
+        return None
+    rroot = root.resolve()
+    plain = Path(os.path.normpath(base.resolve() / path))
+    if not plain.is_relative_to(rroot):
+        problems.error(source, f"{what} '{rel}' leads outside the book folder", line,
+                       "copy the file into the book folder ('..' may not leave it)")
+        return None
+    target = plain.resolve()
+    if not target.is_relative_to(rroot):
+        problems.error(source, f"{what} '{rel}' is a symlink to a file outside the book folder", line,
+                       "copy the file into the book folder instead of linking to it")
         return None
     return target
 
@@ -417,16 +637,26 @@ def resolve_href(href, path, cid, by_file, slug_maps):
     return "#" + gid if gid else None
 
 
-def check_link(link, path, cid, by_file, slug_maps, problems):
+def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=frozenset()):
     href = link.href
     scheme, target, frag = mdown.href_parts(href)
     if scheme:
-        if scheme not in ("http", "https", "mailto"):
+        if scheme.lower() not in ("http", "https", "mailto"):
             problems.error(path, f"link '{href}' uses a {scheme}: URL", link.line,
                            "only http, https and mailto links can leave the book")
         return
     if target:
+        if os.path.isabs(target) or target.startswith(("/", "\\")):
+            problems.error(path, f"link '{href}' is an absolute path", link.line,
+                           "link to a chapter by its file name, relative to this chapter")
+            return
         t = (path.parent / target).resolve()
+        if root is not None and not Path(os.path.normpath(path.parent / target)).is_relative_to(root.resolve()):
+            problems.error(path, f"link '{href}' leads outside the book folder", link.line,
+                           "links inside a book go to its chapters (.md files) or to #ids")
+            return
+        if t in broken:
+            return  # that chapter's own problem is reported
         if t not in by_file:
             if t.suffix.lower() == ".md" and t.exists():
                 hint = f"add {target} to chapters in book.toml"
@@ -456,7 +686,7 @@ def check_image(root, path, src, alt, line, problems) -> Image | None:
     if not alt.strip():
         problems.error(path, f"image '{src}' has no alt text", line,
                        "describe the image in the brackets: ![what it shows](...)")
-    target = safe_path(root, path.parent, src, path, line, problems)
+    target = safe_path(root, path.parent, src, path, line, problems, what="image")
     if target is None:
         return None
     if not target.is_file():

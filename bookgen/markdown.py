@@ -24,13 +24,40 @@ QUOTES = {
     "fi": "””’’", "nb": "«»‘’", "cs": "„“‚‘", "ja": "「」『』", "zh": "“”‘’",
 }
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_XML_NAME = re.compile(r"[A-Za-z_][-A-Za-z0-9_.]*")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # Raw HTML in a book is data: these elements and attributes never reach either edition.
 DROP_ELEMENTS = {"script", "style", "iframe", "object", "embed", "frame", "frameset", "form", "input",
-                 "button", "textarea", "select", "base", "link", "meta", "applet"}
+                 "button", "textarea", "select", "base", "link", "meta", "applet", "noscript", "template",
+                 "svg", "math", "video", "audio", "canvas", "source", "track", "picture", "map", "area",
+                 "head", "title", "portal", "dialog"}
+ALLOWED_ELEMENTS = {
+    "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
+    "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "footer",
+    "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "i", "img", "ins", "kbd", "li", "mark", "nav", "ol", "p",
+    "pre", "q", "rp", "rt", "ruby", "s", "samp", "section", "small", "span", "strong", "sub", "summary", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr", "bookgen-note"}
+GLOBAL_ATTRS = {"id", "class", "title", "lang", "dir", "role", "hidden", "translate"}
+ALLOWED_ATTRS = {
+    "a": {"href", "hreflang", "rel", "type"}, "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan", "headers"}, "th": {"colspan", "rowspan", "headers", "scope", "abbr"},
+    "ol": {"start", "reversed", "type"}, "li": {"value"}, "del": {"datetime"}, "ins": {"datetime"},
+    "time": {"datetime"}, "col": {"span"}, "colgroup": {"span"}, "details": {"open"}, "bookgen-note": {"n"},
+}
+# raw HTML that is removed, and why (load_book warns with the line)
+REMOVED_WHY = {"svg": "inline SVG is not supported: save it as an .svg file and use ![alt](file.svg)",
+               "math": "inline MathML is not supported"}
 NOTE_TAG = "bookgen-note"
 _NOTE_SPLIT = re.compile(r'<bookgen-note n="(\d+)"></bookgen-note>')
 _UNDEFINED_NOTE = re.compile(r"\[\^([^\]\s]+)\]")
+# attributes in raw HTML: name = "value" | 'value' | value
+_ATTR = re.compile(r"""(?P<pre>\s)(?P<name>[A-Za-z_:][-A-Za-z0-9_:.]*)\s*=\s*"""
+                   r"""(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s"'=<>`]+))""")
+_TAG = re.compile(r"<(?P<tag>[A-Za-z][A-Za-z0-9-]*)(?P<attrs>(?:\s[^<>]*?)?)/?>", re.S)
+# attributes that make a reader fetch something: raw HTML may only name files inside the book
+FETCH_ATTRS = {"src", "srcset", "poster", "background", "lowsrc", "dynsrc", "data", "codebase", "manifest",
+               "longdesc", "cite", "action", "formaction", "ping", "usemap", "icon", "profile", "archive"}
 
 
 def slugify(text: str) -> str:
@@ -47,6 +74,9 @@ def make_parser(language: str) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"typographer": True, "html": True})
     md.enable(["table", "strikethrough", "replacements", "smartquotes"])
     md.options["quotes"] = QUOTES.get(language.split("-")[0].lower(), QUOTES["en"])
+    # Let every link through the parser, so that a javascript: or file: link is reported with its line
+    # (load_book checks each link) instead of silently turning into text. clean_fragment still strips them.
+    md.validateLink = lambda url: True
     md.use(footnote_plugin, inline=True)
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=slugify, permalink=False)
 
@@ -75,7 +105,34 @@ class Parsed:
     footnote_labels_unused: list = field(default_factory=list)  # (label, line)
     undefined_notes: list = field(default_factory=list)  # (label, line)
     repeated_notes: list = field(default_factory=list)  # (label, line)
+    raw_ids: list = field(default_factory=list)  # (id, line) written in raw HTML
+    removed: list = field(default_factory=list)  # (what, line): raw HTML the build removes
     notes_count: int = 0
+
+
+def raw_tags(html: str):
+    """(tag, {attribute: value}) of every start tag in a piece of raw HTML."""
+    for t in _TAG.finditer(html):
+        attrs = {}
+        for a in _ATTR.finditer(t.group("attrs") or ""):
+            value = next(v for v in (a.group("dq"), a.group("sq"), a.group("uq"), "") if v is not None)
+            attrs.setdefault(a.group("name").lower(), value)
+        yield t.group("tag").lower(), attrs
+
+
+def _raw_html(parsed, html: str, line):
+    for tag, attrs in raw_tags(html):
+        if tag in DROP_ELEMENTS:
+            parsed.removed.append((f"<{tag}>", line))
+        for name in attrs:
+            if name.startswith("on"):
+                parsed.removed.append((f"the {name} attribute of <{tag}>", line))
+        if "id" in attrs:
+            parsed.raw_ids.append((attrs["id"], line))
+        if tag in ("a", "area") and "href" in attrs:
+            parsed.links.append(Link(attrs["href"], line, "link"))
+        if tag == "img" and "src" in attrs:
+            parsed.images.append((attrs["src"], attrs.get("alt", ""), line))
 
 
 def parse(md: MarkdownIt, text: str, line_offset: int = 0) -> Parsed:
@@ -89,22 +146,29 @@ def parse(md: MarkdownIt, text: str, line_offset: int = 0) -> Parsed:
         if tok.type == "heading_open":
             inline = tokens[k + 1]
             parsed.headings.append((int(tok.tag[1]), tok.attrs.get("id"), inline.content, line, tok))
+        elif tok.type == "html_block":
+            _raw_html(parsed, tok.content, line)
+        cline = line  # the line inside a paragraph: count its line breaks
         for child in tok.children or ():
-            if child.type == "link_open":
-                parsed.links.append(Link(child.attrs.get("href", ""), line, "link"))
+            if child.type in ("softbreak", "hardbreak"):
+                cline += 1
+            elif child.type == "html_inline":
+                _raw_html(parsed, child.content, cline)
+            elif child.type == "link_open":
+                parsed.links.append(Link(child.attrs.get("href", ""), cline, "link"))
             elif child.type == "image":
-                parsed.images.append((child.attrs.get("src", ""), child.content, line))
+                parsed.images.append((child.attrs.get("src", ""), child.content, cline))
             elif child.type == "footnote_ref" and child.meta.get("subId", 0) > 0:
-                parsed.repeated_notes.append((child.meta.get("label") or "", line))
+                parsed.repeated_notes.append((child.meta.get("label") or "", cline))
             elif child.type == "text":
                 for m in _UNDEFINED_NOTE.finditer(child.content):
-                    parsed.undefined_notes.append((m.group(1), line))
+                    parsed.undefined_notes.append((m.group(1), cline))
     notes = env.get("footnotes", {})
     parsed.notes_count = len(notes.get("list", {}))
     for key, value in notes.get("refs", {}).items():
         if value == -1:
             label = key[1:]
-            m = re.search(r"^\s*\[\^" + re.escape(label) + r"\]:", text, re.M)
+            m = re.search(r"^[ \t]*\[\^" + re.escape(label) + r"\]:", text, re.M)
             parsed.footnote_labels_unused.append(
                 (label, text.count("\n", 0, m.start()) + 1 + line_offset if m else None))
     return parsed
@@ -124,11 +188,15 @@ def render(md: MarkdownIt, parsed: Parsed, rewrite_href, rewrite_src) -> Rendere
     current = None
     in_block = False
     for tok in tokens:
+        if tok.type == "html_block":
+            tok.content = rewrite_raw(tok.content, rewrite_href, rewrite_src)
         for child in tok.children or ():
             if child.type == "link_open":
                 child.attrs["href"] = rewrite_href(child.attrs.get("href", ""))
             elif child.type == "image":
                 child.attrs["src"] = rewrite_src(child.attrs.get("src", ""))
+            elif child.type == "html_inline":
+                child.content = rewrite_raw(child.content, rewrite_href, rewrite_src)
     # Split off the footnote block the plugin appends, rendering each note's blocks on their own.
     while i < len(tokens):
         tok = tokens[i]
@@ -164,34 +232,83 @@ def render(md: MarkdownIt, parsed: Parsed, rewrite_href, rewrite_src) -> Rendere
     return Rendered(tuple(pieces), tuple(note_html))
 
 
+def rewrite_raw(html: str, rewrite_href, rewrite_src) -> str:
+    """Give links and images written in raw HTML the same final URLs as Markdown ones."""
+    def tag(t):
+        name = t.group("tag").lower()
+
+        def attr(a):
+            aname = a.group("name").lower()
+            value = next(v for v in (a.group("dq"), a.group("sq"), a.group("uq"), "") if v is not None)
+            if aname == "href" and name in ("a", "area"):
+                value = rewrite_href(value)
+            elif aname == "src" and name == "img":
+                value = rewrite_src(value)
+            else:
+                return a.group(0)
+            return f'{a.group("pre")}{a.group("name")}="{_escape(value).replace(chr(34), "&quot;")}"'
+        return t.group(0)[:t.start("attrs") - t.start()] + _ATTR.sub(attr, t.group("attrs") or "") + \
+            t.group(0)[t.end("attrs") - t.start():]
+    return _TAG.sub(tag, html)
+
+
 def safe_url(url: str) -> bool:
     scheme = urlsplit(url.strip()).scheme.lower()
     return scheme in ("", "http", "https", "mailto")
 
 
 def clean_fragment(html: str) -> str:
-    """Parse markup leniently, drop active content, and write it back as well-formed XHTML-compatible markup."""
+    """Parse markup leniently, drop active content, and write it back as well-formed XHTML-compatible markup.
+
+    Only known HTML elements and attributes are kept (what EPUB readers and EPUBCheck accept): scripts, styles,
+    frames, forms, inline SVG/MathML and media are removed with their content; other unknown elements are
+    unwrapped (their text stays); event handlers, inline styles and any URL that is not a link are removed."""
     if not html.strip():
         return ""
     root = lxml_html.fragment_fromstring(html, create_parent="div")
     for el in list(root.iter()):
+        if el.getparent() is None and el is not root:
+            continue  # inside a tree already dropped
         if not isinstance(el.tag, str):  # comments and processing instructions
             if el.getparent() is not None:
                 el.drop_tree()
             continue
-        if el.tag in DROP_ELEMENTS:
+        if el is root:
+            continue
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if tag in DROP_ELEMENTS or (tag == "img" and not _local_src(el.get("src", ""))):
             el.drop_tree()
             continue
+        if tag not in ALLOWED_ELEMENTS:
+            el.drop_tag()  # keep the text, lose the unknown element
+            continue
         align = re.search(r"text-align:\s*(left|right|center)", el.attrib.get("style", ""))
-        if align and el.tag in ("td", "th"):
+        if align and tag in ("td", "th"):
             # inline styles are dropped (Kindle rejects some); table alignment becomes a class
             el.set("class", (el.get("class", "") + " align-" + align.group(1)).strip())
+        allowed = ALLOWED_ATTRS.get(tag, set())
         for name in list(el.attrib):
             value = el.attrib[name]
-            if name.lower().startswith("on") or name in ("style",) or ":" in name:
+            lname = name.lower()
+            keep = (lname in GLOBAL_ATTRS or lname in allowed or lname.startswith("aria-")
+                    or (lname.startswith("data-") and _XML_NAME.fullmatch(name)))
+            if not keep or lname.startswith("on") or name != lname:
                 del el.attrib[name]
-            elif name in ("href", "src", "xlink:href", "action", "formaction") and not safe_url(value):
+            elif lname == "href" and not safe_url(value):
+                del el.attrib[name]  # javascript:, file:, data: ... (load_book reports them with their line)
+            elif lname in ("width", "height", "colspan", "rowspan", "start", "span", "value") \
+                    and not value.strip().isdigit():
                 del el.attrib[name]
+            elif lname == "id" and (not value or re.search(r"\s", value)):
+                del el.attrib[name]
+    for el in root.iter():  # characters XML cannot hold (from raw HTML's &#x1b; and the like)
+        if el.text and _NOT_XML.search(el.text):
+            el.text = _NOT_XML.sub("", el.text)
+        if el.tail and _NOT_XML.search(el.tail):
+            el.tail = _NOT_XML.sub("", el.tail)
+        for name, value in el.attrib.items():
+            if _NOT_XML.search(value):
+                el.set(name, _NOT_XML.sub("", value))
     out = []
     if root.text:
         out.append(_escape(root.text))
@@ -199,6 +316,12 @@ def clean_fragment(html: str) -> str:
         _force_end_tags(child)
         out.append(etree.tostring(child, method="xml", encoding="unicode"))
     return "".join(out)
+
+
+def _local_src(src: str) -> bool:
+    """An image source the build may use: a relative path inside the book (load_book checked it)."""
+    src = src.strip()
+    return bool(src) and not urlsplit(src).scheme and not src.startswith(("/", "\\"))
 
 
 def _force_end_tags(el):

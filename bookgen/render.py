@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import jinja2
+import jinja2.sandbox
 from markupsafe import Markup
 
 from .errors import BookError, Problem
@@ -24,7 +25,8 @@ def as_inline(html: str) -> Markup:
 def environment(book_root: Path | None = None) -> jinja2.Environment:
     # A book may override any template with its own templates/ folder.
     paths = [str(book_root / "templates")] if book_root and (book_root / "templates").is_dir() else []
-    env = jinja2.Environment(
+    # Sandboxed: a book's own templates (templates/ in a downloaded book) cannot reach Python's internals.
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(paths + [str(TEMPLATES)]),
         # select_autoescape() leaves *.j2 names unescaped: name the extensions.
         autoescape=jinja2.select_autoescape(["html", "xhtml", "xml", "html.j2", "xhtml.j2", "xml.j2", "css.j2"]),
@@ -42,19 +44,20 @@ def render(env: jinja2.Environment, name: str, **context) -> str:
         raise BookError(Problem(e.filename or name, f"template error: {e.message}", e.lineno,
                                 "fix the template's syntax")) from None
     except jinja2.TemplateError as e:
-        line = _template_line(e, name)
-        raise BookError(Problem(f"templates/{name}", f"template error: {e}", line,
+        where, line = _template_line(e, name)
+        raise BookError(Problem(where, f"template error: {e}", line,
                                 "check the names the template uses")) from None
 
 
 def _template_line(exc, name):
+    """The template file and line where the error happened (Jinja's traceback frames name them)."""
     tb = exc.__traceback__
-    line = None
+    where, line = f"templates/{name}", None
     while tb is not None:
         if tb.tb_frame.f_code.co_filename.endswith(".j2"):
-            line = tb.tb_lineno
+            where, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
         tb = tb.tb_next
-    return line
+    return where, line
 
 
 def context(book, edition: str) -> dict:
