@@ -84,6 +84,10 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     layout_warnings = [layout_problem(book, m, options.strict)
                        for m in dict.fromkeys(rendered.warnings) if m not in known]  # each message once
     result.warnings.extend(layout_warnings)
+    moved = [Problem(p.path, p.message, p.line, p.hint, warning=not options.strict) for p in rendered.moved_notes]
+    result.warnings.extend(moved)
+    if options.strict and moved:
+        raise BookError(tuple(moved))
     if options.strict and (layout_warnings or book.warnings):
         raise BookError(book.warnings + tuple(css_warnings) + tuple(layout_warnings))
     files = {}

@@ -5,7 +5,7 @@ import io
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
@@ -42,6 +42,7 @@ class Rendered:
     raw_pdf: bytes = b""  # WeasyPrint's PDF, before page labels and boxes
     fonts: tuple = ()  # the font families really used, the book face first
     bleed_pt: float = 0.0  # bleed asked for, in points (BleedBox = TrimBox grown by it)
+    moved_notes: list = field(default_factory=list)  # Problem (warnings): notes printed a page after their call
 
 
 def fetcher_for(book):
@@ -153,8 +154,9 @@ def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:
     body = next((c for c in book.chapters if c.matter == "body"), None)
     body_start = _page_of(document, body.id) if body else len(document.pages)
     labels = [roman(i + 1) if i < body_start else str(i - body_start + 1) for i in range(len(document.pages))]
-    check_notes(book, document, labels)
-    return Rendered(document, html, body_start, labels, collect.messages, raw, fonts, length_pt(options.bleed))
+    moved = check_notes(book, document, labels)
+    return Rendered(document, html, body_start, labels, collect.messages, raw, fonts, length_pt(options.bleed),
+                    moved)
 
 
 def _layout(book, options, css, fetcher, font_config, fonts, pushed=()):
@@ -291,14 +293,16 @@ def _page_of(document, anchor: str) -> int:
 def check_notes(book, document, labels=None):
     """Each footnote must be printed whole on the page of its call. WeasyPrint does not split a note: one taller
     than a page is pushed to the end and cut off (and can take the notes after it along), and one too tall for
-    what is left of its page moves to a later page. Refuse all of these, saying which note and where."""
+    what is left of its page moves to a later page. Refuse notes that would be cut off or lost, saying which
+    and where; a whole note that lands on a later page than its call (when sending a block on could not keep
+    it there) is returned as a warning: nothing is lost, and the author can decide."""
     labels = labels or [str(i + 1) for i in range(len(document.pages))]
     where = {}
     for i, page in enumerate(document.pages):
         for anchor in page.anchors:
             where.setdefault(anchor, i)
     heights, room = _note_heights(document)
-    problems = []
+    problems, moved = [], []
     for chapter in book.chapters:
         for note in chapter.notes:
             call, text = where.get(note.ref_id), where.get(note.id)
@@ -315,12 +319,13 @@ def check_notes(book, document, labels=None):
                                         "or a note too long before it took its place", None,
                                         "shorten the note, or split it into two notes"))
             elif call != text:
-                problems.append(Problem(chapter.source, f"footnote {note.number} is called on {on} but would be "
-                                        f"printed on page {labels[text]}", None,
-                                        "shorten the note or split it into two notes, so that it fits below "
-                                        "its call"))
+                moved.append(Problem(chapter.source, f"footnote {note.number} is called on {on} but is printed "
+                                     f"on page {labels[text]}", None,
+                                     "shorten the note, or reword the text around its call, so that it fits "
+                                     "below its call", warning=True))
     if problems:
         raise BookError(problems)
+    return moved
 
 
 def _note_heights(document):
