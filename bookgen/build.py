@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BookError, Problem
-from .load_book import load_book
 
 FORMATS = ("pdf", "epub")
 
@@ -22,6 +21,8 @@ class BuildOptions:
     bleed: str | None = None
     crop_marks: bool = False
     strict: bool = False
+    force: bool = False  # rebuild even when nothing changed
+    jobs: int = 1  # processes for the layout (bookgen/parallel.py)
 
 
 @dataclass
@@ -30,12 +31,31 @@ class BuildResult:
     timings: dict = field(default_factory=dict)  # stage -> seconds
     warnings: list = field(default_factory=list)  # Problem
     pages: int = 0
+    cached: bool = False  # nothing changed: the outputs of the last build were kept
 
 
 def build(options: BuildOptions, progress=lambda stage: None) -> BuildResult:
-    from .write_pdf import PrintOptions, page_map, pdf_bytes, render_print
+    from . import cache
 
     result = BuildResult()
+    t = time.perf_counter()
+    inputs = cache.inputs_digest(options.book, options.out)
+    keys = {fmt: cache.format_key(inputs, fmt, cache.option_values(options)) for fmt in options.formats}
+    hit = None if options.force else cache.lookup(options.out, keys)
+    result.timings["cache"] = time.perf_counter() - t
+    if hit:
+        result.cached = True
+        result.outputs = {fmt: entry["path"] for fmt, entry in hit.items()}
+        result.pages = max(entry.get("pages", 0) for entry in hit.values())
+        return result
+    built = _build(options, progress, result)
+    cache.store(options.out, keys, built.outputs, built.pages)
+    return built
+
+
+def _build(options: BuildOptions, progress, result: BuildResult) -> BuildResult:
+    from .load_book import load_book
+    from .write_pdf import PrintOptions, page_map, pdf_bytes, render_print
 
     def timed(stage, fn, *args):
         progress(stage)
