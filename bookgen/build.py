@@ -22,7 +22,6 @@ class BuildOptions:
     crop_marks: bool = False
     strict: bool = False
     force: bool = False  # rebuild even when nothing changed
-    jobs: int = 1  # processes for the layout (bookgen/parallel.py)
 
 
 @dataclass
@@ -39,17 +38,22 @@ def build(options: BuildOptions, progress=lambda stage: None) -> BuildResult:
 
     result = BuildResult()
     t = time.perf_counter()
-    inputs = cache.inputs_digest(options.book, options.out)
-    keys = {fmt: cache.format_key(inputs, fmt, cache.option_values(options)) for fmt in options.formats}
+    keys = cache.keys_for(options)
     hit = None if options.force else cache.lookup(options.out, keys)
     result.timings["cache"] = time.perf_counter() - t
     if hit:
         result.cached = True
         result.outputs = {fmt: entry["path"] for fmt, entry in hit.items()}
         result.pages = max(entry.get("pages", 0) for entry in hit.values())
+        seen = set()
+        for entry in hit.values():
+            for path, message, line, hint in entry.get("warnings", []):
+                if (path, message, line) not in seen:
+                    seen.add((path, message, line))
+                    result.warnings.append(Problem(path, message, line, hint, warning=True))
         return result
     built = _build(options, progress, result)
-    cache.store(options.out, keys, built.outputs, built.pages)
+    cache.store(options.out, keys, built.outputs, built.pages, built.warnings)
     return built
 
 

@@ -116,16 +116,31 @@ def lookup(out: Path, keys: dict) -> dict | None:
     return found
 
 
-def store(out: Path, keys: dict, outputs: dict, pages: int):
-    """Record the outputs just written (other formats' entries stay, keyed on what made them)."""
+def store(out: Path, keys: dict, outputs: dict, pages: int, warnings=()):
+    """Record the outputs just written (other formats' entries stay, keyed on what made them).
+    The build's warnings are kept too, so that a rebuild with nothing changed still shows them."""
     out = Path(out)
     record = read_record(out)
     formats = record.get("formats", {}) if record else {}
     for fmt, key in keys.items():
         path = Path(outputs[fmt])
-        formats[fmt] = {"key": key, "file": path.name, "sha256": _file_sha(path), "pages": pages}
+        formats[fmt] = {"key": key, "file": path.name, "sha256": _file_sha(path), "pages": pages,
+                        "warnings": [[str(w.path) if w.path is not None else None, w.message, w.line, w.hint]
+                                     for w in warnings]}
     data = json.dumps({"version": VERSION, "formats": formats}, indent=1, sort_keys=True)
     tmp = out / (CACHE_NAME + ".part")
     tmp.write_text(data, encoding="utf-8")
     os.replace(tmp, out / CACHE_NAME)
 
+
+
+def keys_for(options, project: Path = PROJECT) -> dict:
+    """{format: key} for a build with these options (BuildOptions), from the files as they are now."""
+    inputs = inputs_digest(options.book, options.out, project)
+    values = option_values(options)
+    return {fmt: format_key(inputs, fmt, values) for fmt in options.formats}
+
+
+def up_to_date(options) -> dict | None:
+    """The outputs of the last build when nothing they depend on has changed, else None."""
+    return lookup(options.out, keys_for(options))

@@ -19,8 +19,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--crop-marks", action="store_true", help="draw crop marks (for a print shop)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed since the last build")
-    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
-                   help="processes for the page layout (default: 1)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
     p.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return p
@@ -41,8 +39,6 @@ def main(argv=None) -> int:
     options = BuildOptions(book=args.book, out=args.out, formats=formats, page_size=args.page_size,
                            bleed=args.bleed, crop_marks=args.crop_marks, strict=args.strict)
     options.force = args.force
-    if args.jobs is not None:
-        options.jobs = max(1, args.jobs)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     start = time.perf_counter()
     try:
@@ -58,12 +54,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("build interrupted; nothing was written", file=sys.stderr)
         return 130
+    for w in result.warnings:
+        print(w, file=sys.stderr)
     if getattr(result, "cached", False):
         names = ", ".join(str(p) for p in result.outputs.values())
         say(f"up to date: {names} (nothing changed since the last build; --force rebuilds)")
         return 0
-    for w in result.warnings:
-        print(w, file=sys.stderr)
     total = time.perf_counter() - start
     for fmt, path in result.outputs.items():
         size = path.stat().st_size

@@ -1,0 +1,212 @@
+"""The benchmark: build seeded books of about 10k, 100k and 500k words and measure, each job in a fresh process,
+the full build against WeasyPrint alone on our print HTML (the floor), peak memory, pages per second, the share of
+each stage, and the rebuilds (nothing changed, one chapter edited, `--format epub`).
+
+    python -m bench                       # all three sizes; prints a table, writes bench/results.json
+    python -m bench --sizes 10k --jobs 1  # the smallest book only, one process
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .genbook import SIZES, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def measure(cmd: list, cwd=ROOT, env=None) -> dict:
+    """Run `cmd`; wall time and the peak RSS of the largest process among it and its children (wait4)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # read the pipes while waiting, without letting Popen reap the child (wait4 needs to)
+    import threading
+    chunks = {"out": b"", "err": b""}
+
+    def drain(name, stream):
+        chunks[name] = stream.read()
+    threads = [threading.Thread(target=drain, args=("out", p.stdout)),
+               threading.Thread(target=drain, args=("err", p.stderr))]
+    for th in threads:
+        th.start()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    for th in threads:
+        th.join()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    out = chunks["out"].decode(errors="replace")
+    result = {"wall": wall, "peak_mb": usage.ru_maxrss / 1024, "rc": p.returncode}
+    if p.returncode != 0:
+        result["stderr"] = chunks["err"].decode(errors="replace")[-2000:]
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    if last.startswith("{"):
+        result.update(json.loads(last))
+    return result
+
+
+def child(*args) -> list:
+    return [sys.executable, "-m", "bench.child", *map(str, args)]
+
+
+def edit_chapter(book: Path, n: int) -> Path:
+    """Add one sentence to a chapter in the middle of the book (as an author does between builds)."""
+    chapters = sorted((book / "chapters").glob("chapter*.md"))
+    path = chapters[len(chapters) // 2]
+    text = path.read_text(encoding="utf-8")
+    marker = "\n\n[^n1]:" if "\n\n[^n1]:" in text else None
+    line = f"\n\nThe author changed this chapter between two builds (edit {n}).\n"
+    text = text.replace(marker, line + marker, 1) if marker else text + line
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def bench_size(size: str, work: Path, jobs: list, pandoc: bool, log) -> dict:
+    words = SIZES[size]
+    book, floor_dir = work / f"book-{size}", work / f"floor-{size}"
+    for d in (book, floor_dir):
+        shutil.rmtree(d, ignore_errors=True)
+    row = {"size": size, "book": generate(book, words)}
+    env = {"SOURCE_DATE_EPOCH": "1767225600"}
+
+    log(f"[{size}] print HTML for the floor")
+    prep = measure(child("print-html", book, floor_dir), env=env)
+    if prep["rc"]:
+        raise SystemExit(prep["stderr"])
+    log(f"[{size}] floor: WeasyPrint alone")
+    row["floor"] = measure(child("floor", floor_dir, floor_dir / "floor.pdf"), env=env)
+    for j in jobs:
+        out = work / f"out-{size}-j{j}"
+        shutil.rmtree(out, ignore_errors=True)
+        log(f"[{size}] full build, --jobs {j}")
+        row[f"build_j{j}"] = measure(child("build", book, out, "--force", "--jobs", j), env=env)
+        if j > 1:
+            log(f"[{size}] chapters laid out in {j} processes (bookgen.parallel, measurement only)")
+            row[f"split_j{j}"] = measure([sys.executable, "-m", "bookgen.parallel", str(book), str(j)], env=env)
+    out = work / f"out-{size}-j{jobs[0]}"
+    log(f"[{size}] rebuild, nothing changed (the CLI)")
+    row["rebuild_nochange"] = measure([sys.executable, str(ROOT / "build.py"), "--book", str(book), "--out",
+                                       str(out), "--jobs", str(jobs[0])], env=env)
+    row["rebuild_nochange"]["cached"] = "up to date" in (row["rebuild_nochange"].get("stderr", "") + "") or \
+        _was_cached(out)
+    edit_chapter(book, 1)
+    log(f"[{size}] rebuild after editing one chapter")
+    row["rebuild_edit"] = measure(child("build", book, out, "--jobs", jobs[0]), env=env)
+    edit_chapter(book, 2)
+    log(f"[{size}] --format epub rebuild after editing one chapter")
+    row["rebuild_epub"] = measure(child("build", book, out, "--jobs", jobs[0], "--format", "epub"), env=env)
+    if pandoc:
+        row["pandoc"] = pandoc_runs(book, work / f"pandoc-{size}", log, size)
+    return row
+
+
+def _was_cached(out: Path) -> bool:
+    try:
+        return json.loads((out / ".bookgen-cache.json").read_text())["version"] >= 1
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def pandoc_runs(book: Path, out: Path, log, size) -> dict:
+    import tomllib
+    out.mkdir(parents=True, exist_ok=True)
+    conf = tomllib.loads((book / "book.toml").read_text(encoding="utf-8"))
+    files = [str(book / c) for c in conf["chapters"]]
+    res = {}
+    log(f"[{size}] pandoc EPUB")
+    res["epub"] = measure(["pandoc", "--resource-path", str(book / "chapters"), "-o", str(out / "book.epub"),
+                           *files])
+    if shutil.which("weasyprint"):
+        log(f"[{size}] pandoc --pdf-engine=weasyprint")
+        res["pdf_weasyprint"] = measure(["pandoc", "--resource-path", str(book / "chapters"),
+                                         "--pdf-engine=weasyprint", "-o", str(out / "book.pdf"), *files])
+    return res
+
+
+def summary(row: dict, jobs: list) -> dict:
+    floor = row["floor"]
+    s = {"size": row["size"], "words": row["book"]["words"], "chapters": row["book"]["chapters"],
+         "pages": floor.get("pages"), "floor_s": floor["wall"], "floor_mb": floor["peak_mb"]}
+    for j in jobs:
+        b = row[f"build_j{j}"]
+        if b["rc"]:
+            s[f"j{j}_error"] = b.get("stderr", "")[-300:]
+            continue
+        pages = b.get("pages") or 0
+        s[f"j{j}_s"] = b["wall"]
+        s[f"j{j}_ratio"] = b["wall"] / floor["wall"]
+        s[f"j{j}_mb"] = b["peak_mb"]
+        s[f"j{j}_mb_ratio"] = b["peak_mb"] / floor["peak_mb"]
+        s[f"j{j}_pages_per_s"] = pages / b["wall"] if b["wall"] else 0
+        s[f"j{j}_ms_per_page"] = 1000 * b["wall"] / pages if pages else 0
+        total = sum(v for k, v in b.get("timings", {}).items())
+        s[f"j{j}_stages"] = {k: round(v / total, 3) for k, v in b.get("timings", {}).items()} if total else {}
+    s["floor_ms_per_page"] = 1000 * floor["wall"] / floor["pages"] if floor.get("pages") else 0
+    for k in ("rebuild_nochange", "rebuild_edit", "rebuild_epub"):
+        s[f"{k}_s"] = row[k]["wall"]
+    if "pandoc" in row:
+        for k, v in row["pandoc"].items():
+            s[f"pandoc_{k}_s"] = v["wall"] if v["rc"] == 0 else None
+    return s
+
+
+def table(rows: list, jobs: list) -> str:
+    cols = [("size", "{}"), ("words", "{:,}"), ("pages", "{}"), ("floor_s", "{:.2f}"), ("floor_mb", "{:.0f}")]
+    for j in jobs:
+        cols += [(f"j{j}_s", "{:.2f}"), (f"j{j}_ratio", "{:.2f}x"), (f"j{j}_mb", "{:.0f}"),
+                 (f"j{j}_pages_per_s", "{:.1f}"), (f"j{j}_ms_per_page", "{:.1f}")]
+    cols += [("rebuild_nochange_s", "{:.2f}"), ("rebuild_edit_s", "{:.2f}"), ("rebuild_epub_s", "{:.2f}")]
+    head = [c for c, _ in cols]
+    lines = [head] + [[(f.format(r[c]) if r.get(c) is not None else "-") for c, f in cols] for r in rows]
+    widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
+    text = "\n".join("  ".join(v.rjust(w) for v, w in zip(l, widths)) for l in lines)
+    for r in rows:
+        for j in jobs:
+            if r.get(f"j{j}_stages"):
+                text += f"\n{r['size']} --jobs {j} stages: " + ", ".join(
+                    f"{k} {v:.0%}" for k, v in r[f"j{j}_stages"].items())
+            if r.get(f"j{j}_error"):
+                text += f"\n{r['size']} --jobs {j} FAILED: {r[f'j{j}_error']}"
+        if any(k.startswith("pandoc_") for k in r):
+            text += f"\n{r['size']} pandoc: " + ", ".join(
+                f"{k[7:-2]} {v:.2f}s" for k, v in r.items() if k.startswith("pandoc_") and v is not None)
+    return text
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="10k,100k,500k", help="comma-separated: 10k, 100k, 500k")
+    p.add_argument("--jobs", default="1", help="processes: 1, or 1,2 to add the split-layout measurement")
+    p.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "bookgen-bench",
+                   help="where the books and outputs go")
+    p.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json", help="where to write the results")
+    p.add_argument("--no-pandoc", action="store_true", help="skip the pandoc reference even if pandoc is installed")
+    p.add_argument("--quiet", "-q", action="store_true")
+    args = p.parse_args(argv)
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    if not sizes or any(s not in SIZES for s in sizes):
+        p.error(f"--sizes: choose from {', '.join(SIZES)}")
+    jobs = [int(j) for j in args.jobs.split(",")]
+    pandoc = bool(shutil.which("pandoc")) and not args.no_pandoc
+    log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows, raw = [], []
+    for size in sizes:
+        row = bench_size(size, args.work, jobs, pandoc, log)
+        raw.append(row)
+        rows.append(summary(row, jobs))
+    text = table(rows, jobs)
+    print(text)
+    data = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "summary": rows, "runs": raw}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
+    log(f"wrote {args.json}")
+    return 0

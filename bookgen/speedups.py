@@ -1,0 +1,50 @@
+"""Single-core speed: two costs that grow faster than the book, found with the benchmark (`python -m bench`).
+
+1. pydyf's `PDF.page_references` builds a tuple of every page's reference each time it is read, and WeasyPrint
+   reads it once per tagged element and link (weasyprint/pdf/tags.py, anchors.py): writing a tagged PDF costs
+   pages x elements (2.3 s of 5 s for a 330-page book). `fast_page_references()` caches the tuple while the
+   PDF is written; the bytes written are the same.
+2. Page labels added by re-reading and re-writing the whole PDF with pypdf (2.2 s for 330 pages, and the file
+   grew from 1.4 to 3.3 MB): `page_labels_finisher()` puts the same /PageLabels in WeasyPrint's own PDF
+   before it is written.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+
+@contextmanager
+def fast_page_references():
+    import pydyf
+
+    original = pydyf.PDF.__dict__.get("page_references")
+    if not isinstance(original, property):  # a pydyf that no longer has it: nothing to do
+        yield
+        return
+
+    def cached(self):
+        kids = self.pages["Kids"]
+        key = (id(kids), len(kids))
+        memo = self.__dict__.get("_bookgen_page_refs")
+        if memo is None or memo[0] != key:
+            memo = (key, original.fget(self))
+            self.__dict__["_bookgen_page_refs"] = memo
+        return memo[1]
+
+    pydyf.PDF.page_references = property(cached)
+    try:
+        yield
+    finally:
+        pydyf.PDF.page_references = original
+
+
+def page_labels_finisher(body_start: int):
+    """A WeasyPrint finisher: pages before `body_start` are labelled i, ii...; from it on 1, 2..."""
+    def finish(document, pdf):
+        import pydyf
+        nums = []
+        if body_start > 0:
+            nums += [0, pydyf.Dictionary({"S": "/r", "St": 1})]
+        nums += [body_start, pydyf.Dictionary({"S": "/D", "St": 1})]
+        pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": pydyf.Array(nums)})
+    return finish
