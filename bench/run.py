@@ -43,7 +43,9 @@ def measure(cmd: list, cwd=ROOT, env=None) -> dict:
         th.join()
     p.returncode = os.waitstatus_to_exitcode(status)
     out = chunks["out"].decode(errors="replace")
-    result = {"wall": wall, "peak_mb": usage.ru_maxrss / 1024, "rc": p.returncode}
+    # CPU time (user + system, of the process and its children): steadier than wall time on a busy machine
+    result = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
+              "rc": p.returncode, "load": os.getloadavg()[0]}
     if p.returncode != 0:
         result["stderr"] = chunks["err"].decode(errors="replace")[-2000:]
     last = out.strip().splitlines()[-1] if out.strip() else ""
@@ -92,10 +94,10 @@ def bench_size(size: str, work: Path, jobs: list, pandoc: bool, log) -> dict:
             row[f"split_j{j}"] = measure([sys.executable, "-m", "bookgen.parallel", str(book), str(j)], env=env)
     out = work / f"out-{size}-j{jobs[0]}"
     log(f"[{size}] rebuild, nothing changed (the CLI)")
+    before = _stamps(out)
     row["rebuild_nochange"] = measure([sys.executable, str(ROOT / "build.py"), "--book", str(book), "--out",
-                                       str(out), "--jobs", str(jobs[0])], env=env)
-    row["rebuild_nochange"]["cached"] = "up to date" in (row["rebuild_nochange"].get("stderr", "") + "") or \
-        _was_cached(out)
+                                       str(out), "--quiet"], env=env)
+    row["rebuild_nochange"]["cached"] = bool(before) and _stamps(out) == before
     edit_chapter(book, 1)
     log(f"[{size}] rebuild after editing one chapter")
     row["rebuild_edit"] = measure(child("build", book, out, "--jobs", jobs[0]), env=env)
@@ -107,11 +109,9 @@ def bench_size(size: str, work: Path, jobs: list, pandoc: bool, log) -> dict:
     return row
 
 
-def _was_cached(out: Path) -> bool:
-    try:
-        return json.loads((out / ".bookgen-cache.json").read_text())["version"] >= 1
-    except (OSError, ValueError, KeyError):
-        return False
+def _stamps(out: Path) -> dict:
+    """Modification times of the outputs: a rebuild that kept them leaves these as they were."""
+    return {p.name: p.stat().st_mtime_ns for p in sorted(out.glob("*")) if p.suffix in (".pdf", ".epub")}
 
 
 def pandoc_runs(book: Path, out: Path, log, size) -> dict:
@@ -133,24 +133,37 @@ def pandoc_runs(book: Path, out: Path, log, size) -> dict:
 def summary(row: dict, jobs: list) -> dict:
     floor = row["floor"]
     s = {"size": row["size"], "words": row["book"]["words"], "chapters": row["book"]["chapters"],
-         "pages": floor.get("pages"), "floor_s": floor["wall"], "floor_mb": floor["peak_mb"]}
+         "pages": floor.get("pages"), "floor_s": floor["wall"], "floor_cpu_s": floor["cpu"],
+         "floor_mb": floor["peak_mb"], "load": max(v.get("load", 0) for v in row.values() if isinstance(v, dict))}
     for j in jobs:
         b = row[f"build_j{j}"]
         if b["rc"]:
             s[f"j{j}_error"] = b.get("stderr", "")[-300:]
             continue
         pages = b.get("pages") or 0
+        s[f"j{j}_pages"] = pages
+        s[f"j{j}_notes_on_wrong_page"] = b.get("notes_on_wrong_page")
         s[f"j{j}_s"] = b["wall"]
         s[f"j{j}_ratio"] = b["wall"] / floor["wall"]
+        s[f"j{j}_cpu_s"] = b["cpu"]
+        s[f"j{j}_cpu_ratio"] = b["cpu"] / floor["cpu"]
         s[f"j{j}_mb"] = b["peak_mb"]
         s[f"j{j}_mb_ratio"] = b["peak_mb"] / floor["peak_mb"]
         s[f"j{j}_pages_per_s"] = pages / b["wall"] if b["wall"] else 0
         s[f"j{j}_ms_per_page"] = 1000 * b["wall"] / pages if pages else 0
         total = sum(v for k, v in b.get("timings", {}).items())
         s[f"j{j}_stages"] = {k: round(v / total, 3) for k, v in b.get("timings", {}).items()} if total else {}
+        s[f"j{j}_stage_s"] = {k: round(v, 3) for k, v in b.get("timings", {}).items()}
+        split = row.get(f"split_j{j}")
+        if split and split["rc"] == 0:
+            s[f"split_j{j}_s"] = split["wall"]
+            s[f"split_j{j}_ratio"] = split["wall"] / floor["wall"]
+            s[f"split_j{j}_mb"] = split.get("peak_mb_largest")
     s["floor_ms_per_page"] = 1000 * floor["wall"] / floor["pages"] if floor.get("pages") else 0
     for k in ("rebuild_nochange", "rebuild_edit", "rebuild_epub"):
         s[f"{k}_s"] = row[k]["wall"]
+    s["rebuild_nochange_cached"] = row["rebuild_nochange"].get("cached")
+    s["floor_pages_per_s"] = floor["pages"] / floor["wall"] if floor.get("pages") else 0
     if "pandoc" in row:
         for k, v in row["pandoc"].items():
             s[f"pandoc_{k}_s"] = v["wall"] if v["rc"] == 0 else None
@@ -158,20 +171,29 @@ def summary(row: dict, jobs: list) -> dict:
 
 
 def table(rows: list, jobs: list) -> str:
-    cols = [("size", "{}"), ("words", "{:,}"), ("pages", "{}"), ("floor_s", "{:.2f}"), ("floor_mb", "{:.0f}")]
+    cols = [("size", "{}"), ("words", "{:,}"), ("pages", "{}"), ("floor_s", "{:.2f}"), ("floor_cpu_s", "{:.2f}"),
+            ("floor_mb", "{:.0f}")]
     for j in jobs:
-        cols += [(f"j{j}_s", "{:.2f}"), (f"j{j}_ratio", "{:.2f}x"), (f"j{j}_mb", "{:.0f}"),
+        cols += [(f"j{j}_s", "{:.2f}"), (f"j{j}_ratio", "{:.2f}x"), (f"j{j}_cpu_s", "{:.2f}"),
+                 (f"j{j}_cpu_ratio", "{:.2f}x"), (f"j{j}_mb", "{:.0f}"),
                  (f"j{j}_pages_per_s", "{:.1f}"), (f"j{j}_ms_per_page", "{:.1f}")]
     cols += [("rebuild_nochange_s", "{:.2f}"), ("rebuild_edit_s", "{:.2f}"), ("rebuild_epub_s", "{:.2f}")]
     head = [c for c, _ in cols]
     lines = [head] + [[(f.format(r[c]) if r.get(c) is not None else "-") for c, f in cols] for r in rows]
     widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
     text = "\n".join("  ".join(v.rjust(w) for v, w in zip(l, widths)) for l in lines)
+    text += "\n(_s: wall seconds; _cpu_s: user+system seconds; _mb: peak RSS of the largest process; ratio: to the floor)"
+    if max(r.get("load", 0) for r in rows) > (os.cpu_count() or 1):
+        text += f"\nnote: the machine was busy (load average up to {max(r.get('load', 0) for r in rows):.1f}): wall times are noisy"
     for r in rows:
         for j in jobs:
             if r.get(f"j{j}_stages"):
                 text += f"\n{r['size']} --jobs {j} stages: " + ", ".join(
                     f"{k} {v:.0%}" for k, v in r[f"j{j}_stages"].items())
+            if r.get(f"split_j{j}_s"):
+                text += (f"\n{r['size']} chapters laid out in {j} processes (measurement, no joined output): "
+                         f"{r[f'split_j{j}_s']:.2f}s = {r[f'split_j{j}_ratio']:.2f}x the floor, largest process "
+                         f"{r[f'split_j{j}_mb']:.0f} MB")
             if r.get(f"j{j}_error"):
                 text += f"\n{r['size']} --jobs {j} FAILED: {r[f'j{j}_error']}"
         if any(k.startswith("pandoc_") for k in r):

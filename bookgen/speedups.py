@@ -4,7 +4,10 @@
    reads it once per tagged element and link (weasyprint/pdf/tags.py, anchors.py): writing a tagged PDF costs
    pages x elements (2.3 s of 5 s for a 330-page book). `fast_page_references()` caches the tuple while the
    PDF is written; the bytes written are the same.
-2. Page labels added by re-reading and re-writing the whole PDF with pypdf (2.2 s for 330 pages, and the file
+2. Compression: pydyf compresses every stream (page contents, fonts, images) at level 9, one after the other,
+   while the file is written (1.5 s for 330 pages). `compress_in_threads()` compresses them beforehand in a few
+   threads (zlib works outside Python's lock, so this uses the other cores); the bytes written are the same.
+3. Page labels added by re-reading and re-writing the whole PDF with pypdf (2.2 s for 330 pages, and the file
    grew from 1.4 to 3.3 MB): `page_labels_finisher()` puts the same /PageLabels in WeasyPrint's own PDF
    before it is written.
 """
@@ -36,6 +39,44 @@ def fast_page_references():
         yield
     finally:
         pydyf.PDF.page_references = original
+
+
+@contextmanager
+def compress_in_threads(threads: int | None = None):
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pydyf
+
+    threads = threads or min(4, os.cpu_count() or 1)
+    data_property = pydyf.Stream.__dict__.get("data")
+    original_write = pydyf.PDF.__dict__.get("write")
+    if threads < 2 or not isinstance(data_property, property) or original_write is None:
+        yield
+        return
+    done: dict = {}  # id(stream) -> (stream, bytes)
+
+    def data(self):
+        hit = done.get(id(self))
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        return data_property.fget(self)
+
+    def write(self, *args, **kwargs):
+        streams = [o for o in self.objects if isinstance(o, pydyf.Stream) and getattr(o, "compress", False)]
+        with ThreadPoolExecutor(threads) as pool:
+            for stream, value in zip(streams, pool.map(data_property.fget, streams)):
+                done[id(stream)] = (stream, value)
+        return original_write(self, *args, **kwargs)
+
+    pydyf.Stream.data = property(data)
+    pydyf.PDF.write = write
+    try:
+        yield
+    finally:
+        pydyf.Stream.data = data_property
+        pydyf.PDF.write = original_write
+        done.clear()
 
 
 def page_labels_finisher(body_start: int):

@@ -1,0 +1,52 @@
+"""Issue 6: the benchmark's books are seeded, and the benchmark runs end to end on the smallest one."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_generated_books_are_seeded_and_sized(tmp_path):
+    from bench.genbook import generate
+    a, b = tmp_path / "a", tmp_path / "b"
+    stats = generate(a, 10_000)
+    generate(b, 10_000)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    assert 9_500 <= stats["words"] <= 11_000
+    assert stats["notes"] > 0 and stats["tables"] > 0 and stats["images"] > 0 and stats["chapters"] >= 2
+    text = "".join(p.read_text(encoding="utf-8") for p in (a / "chapters").glob("*.md"))
+    assert "[^n1]:" in text and "| ---: |" in text and "](../images/figure1.png)" in text
+    assert 9_500 <= len(text.split()) <= 12_000
+    assert generate(tmp_path / "c", 10_000, seed=7) != stats or \
+        (tmp_path / "c" / "chapters" / "chapter001.md").read_bytes() != (a / "chapters" / "chapter001.md").read_bytes()
+
+
+def test_benchmark_runs_on_the_smallest_book(tmp_path):
+    out = tmp_path / "results.json"
+    r = subprocess.run([sys.executable, "-m", "bench", "--sizes", "10k", "--jobs", "1", "--no-pandoc",
+                        "--work", str(tmp_path / "work"), "--json", str(out)], cwd=ROOT, capture_output=True,
+                       text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "floor_s" in r.stdout and "10k" in r.stdout and "stages:" in r.stdout
+    data = json.loads(out.read_text())
+    (row,) = data["summary"]
+    run = data["runs"][0]
+    for job in ("floor", "build_j1", "rebuild_nochange", "rebuild_edit", "rebuild_epub"):
+        assert run[job]["rc"] == 0, (job, run[job].get("stderr"))
+        assert run[job]["wall"] > 0 and run[job]["peak_mb"] > 0, job
+    # the build lays out the same print HTML as the floor: the same number of pages
+    assert row["pages"] == row["j1_pages"] > 10
+    assert row["j1_ratio"] > 0 and row["j1_pages_per_s"] > 0 and row["j1_ms_per_page"] > 0
+    assert {"read", "layout", "pdf", "epub"} <= set(row["j1_stages"])
+    assert abs(sum(row["j1_stages"].values()) - 1) < 0.01
+    # nothing changed: the outputs were kept; an edited chapter is rebuilt, and so is the EPUB alone
+    assert row["rebuild_nochange_cached"] is True
+    assert run["rebuild_edit"]["cached"] is False and "layout" in run["rebuild_edit"]["timings"]
+    assert run["rebuild_epub"]["cached"] is False and "pdf" not in run["rebuild_epub"]["timings"]
+    assert list(run["rebuild_epub"]["outputs"]) == ["epub"]
