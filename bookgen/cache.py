@@ -2,7 +2,7 @@
 
 The key of each output format is a SHA-256 over everything the build reads: every file of the book folder
 (chapters, `book.toml`, images, the book's own templates and styles), the project's `templates/` and `styles/`,
-the code (`bookgen/*.py`), the options that change that format, and the environment that does
+the code (`bookgen/*.py`) and the libraries it uses (where each is installed and when), the options that change that format, and the environment that does
 (SOURCE_DATE_EPOCH; without it, the newest modification time of the book's files, which the build writes into
 the outputs as their date). The record lives in the output folder (`.bookgen-cache.json`) beside the outputs,
 with the SHA-256 of each output as written: a missing or changed output is rebuilt.
@@ -20,6 +20,9 @@ from pathlib import Path
 CACHE_NAME = ".bookgen-cache.json"
 VERSION = 1
 PROJECT = Path(__file__).resolve().parent.parent
+# Libraries whose version changes the outputs (layout, hyphenation, PDF and EPUB writing, Markdown).
+LIBRARIES = ("weasyprint", "pydyf", "tinycss2", "tinyhtml5", "pyphen", "fontTools", "ebooklib", "markdown_it",
+             "mdit_py_plugins", "jinja2", "lxml", "PIL", "pypdfium2")
 SKIP_DIRS = {"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache", "node_modules"}
 
 
@@ -65,7 +68,27 @@ def inputs_digest(book: Path, out: Path, project: Path = PROJECT) -> dict:
     h.update(b"[code]\0")
     for path in sorted(code.glob("*.py")):
         h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    h.update(b"[libraries]\0")
+    for name in LIBRARIES:
+        h.update(_library_stamp(name).encode("utf-8", "surrogateescape") + b"\0")
     return {"inputs": h.hexdigest(), "newest": int(newest)}
+
+
+def _library_stamp(name: str) -> str:
+    """Where a library is installed and when its files were written (an upgrade changes both), without
+    importing it."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin:
+        return f"{name}:-"
+    try:
+        st = os.stat(spec.origin)
+    except OSError:
+        return f"{name}:{spec.origin}"
+    return f"{name}:{spec.origin}:{st.st_size}:{st.st_mtime_ns}"
 
 
 def format_key(inputs: dict, fmt: str, options: dict) -> str:
