@@ -91,7 +91,8 @@ def bench_size(size: str, work: Path, jobs: list, pandoc: bool, log) -> dict:
         row[f"build_j{j}"] = measure(child("build", book, out, "--force", "--jobs", j), env=env)
         if j > 1:
             log(f"[{size}] chapters laid out in {j} processes (bookgen.parallel, measurement only)")
-            row[f"split_j{j}"] = measure([sys.executable, "-m", "bookgen.parallel", str(book), str(j)], env=env)
+            row[f"split_j{j}"] = measure([sys.executable, "-m", "bookgen.parallel", str(book), str(j), str(4 * j)],
+                                         env=env)
     out = work / f"out-{size}-j{jobs[0]}"
     log(f"[{size}] rebuild, nothing changed (the CLI)")
     before = _stamps(out)

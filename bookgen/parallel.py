@@ -5,7 +5,7 @@ independently: the page breaks inside a group do not depend on the pages before 
 into N groups of about equal length, lays each group out (and writes its PDF) in its own process, and reports
 the wall time and the peak memory of each process, against the same work in one process:
 
-    python -m bookgen.parallel BOOK_DIR [N]      # prints one JSON line
+    python -m bookgen.parallel BOOK_DIR [N [GROUPS]]     # N processes, GROUPS groups; prints one JSON line
 
 What stands between this and a build mode (see the closing note of issue 6 and bench/README):
 - WeasyPrint's `Document` (boxes holding Pango objects) cannot leave its process: pages from two processes can
@@ -73,21 +73,23 @@ def group_jobs(book, n: int):
     return jobs
 
 
-def measure(book_dir: Path, n: int) -> dict:
+def measure(book_dir: Path, n: int, groups: int | None = None) -> dict:
+    """Lay out `groups` groups of chapters (default: n) in `n` worker processes."""
     import multiprocessing
 
     from .load_book import load_book
     book = load_book(book_dir)
-    jobs = group_jobs(book, n)
+    jobs = group_jobs(book, groups or n)
     ctx = multiprocessing.get_context("spawn")
     t = time.perf_counter()
     with ctx.Pool(n) as pool:
         parts = pool.map(_layout, jobs, chunksize=1)
     wall = time.perf_counter() - t
-    return {"groups": n, "wall_s": wall, "pages": sum(p["pages"] for p in parts), "parts": parts,
+    return {"processes": n, "groups": len(jobs), "wall_s": wall, "pages": sum(p["pages"] for p in parts), "parts": parts,
             "peak_mb_largest": max(p["peak_mb"] for p in parts)}
 
 
 if __name__ == "__main__":
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    print(json.dumps(measure(Path(sys.argv[1]), n)))
+    groups = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    print(json.dumps(measure(Path(sys.argv[1]), n, groups)))

@@ -50,3 +50,27 @@ def test_benchmark_runs_on_the_smallest_book(tmp_path):
     assert run["rebuild_edit"]["cached"] is False and "layout" in run["rebuild_edit"]["timings"]
     assert run["rebuild_epub"]["cached"] is False and "pdf" not in run["rebuild_epub"]["timings"]
     assert list(run["rebuild_epub"]["outputs"]) == ["epub"]
+
+
+def test_speedups_write_the_same_bytes():
+    """bookgen.speedups only makes the PDF sooner: the same document written with and without them is the same."""
+    from weasyprint import HTML
+
+    from bookgen.speedups import compress_in_threads, fast_page_references, page_labels_finisher
+    html = "".join(f"<h2 id='s{i}'>Section {i}</h2><p>{'Words in a paragraph. ' * 60}</p>"
+                   f"<p><a href='#s{max(i - 1, 0)}'>back</a></p>" for i in range(12))
+    doc = HTML(string=f"<html lang='en'><body>{html}</body></html>").render(pdf_variant="pdf/ua-1")
+    assert len(doc.pages) > 3
+    options = dict(pdf_variant="pdf/ua-1", pdf_identifier=b"test", finisher=page_labels_finisher(2))
+    plain = doc.copy().write_pdf(**options)
+    with fast_page_references(), compress_in_threads(2):
+        fast = doc.copy().write_pdf(**options)
+    assert fast == plain
+    import io
+
+    from pypdf import PdfReader
+    labels = PdfReader(io.BytesIO(fast)).page_labels
+    assert labels[:3] == ["i", "ii", "1"] and labels[-1] == str(len(doc.pages) - 2)
+    # the patches are undone afterwards
+    import pydyf
+    assert "page_references" in pydyf.PDF.__dict__ and pydyf.PDF.__dict__["write"].__module__ == "pydyf"
