@@ -116,18 +116,18 @@ def _stamps(out: Path) -> dict:
 
 
 def pandoc_runs(book: Path, out: Path, log, size) -> dict:
+    """pandoc on the same Markdown (run in the chapters folder, so that image paths resolve), for reference."""
     import tomllib
     out.mkdir(parents=True, exist_ok=True)
     conf = tomllib.loads((book / "book.toml").read_text(encoding="utf-8"))
-    files = [str(book / c) for c in conf["chapters"]]
+    files = [str((book / c).relative_to(book / "chapters")) for c in conf["chapters"]]
     res = {}
     log(f"[{size}] pandoc EPUB")
-    res["epub"] = measure(["pandoc", "--resource-path", str(book / "chapters"), "-o", str(out / "book.epub"),
-                           *files])
+    res["epub"] = measure(["pandoc", "-o", str(out / "book.epub"), *files], cwd=book / "chapters")
     if shutil.which("weasyprint"):
         log(f"[{size}] pandoc --pdf-engine=weasyprint")
-        res["pdf_weasyprint"] = measure(["pandoc", "--resource-path", str(book / "chapters"),
-                                         "--pdf-engine=weasyprint", "-o", str(out / "book.pdf"), *files])
+        res["pdf_weasyprint"] = measure(["pandoc", "--pdf-engine=weasyprint", "-o", str(out / "book.pdf"), *files],
+                                        cwd=book / "chapters")
     return res
 
 
