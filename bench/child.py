@@ -1,6 +1,6 @@
 """What the benchmark runs in a fresh process, one job per process, printing one JSON line.
 
-    python -m bench.child build BOOK OUT [--jobs N] [--format pdf,epub] [--force]
+    python -m bench.child build BOOK OUT [--format pdf,epub] [--force]
     python -m bench.child print-html BOOK DIR     (our print HTML and stylesheets, for the floor)
     python -m bench.child floor DIR OUT.pdf       (WeasyPrint alone on that HTML: the floor)
 """
@@ -32,7 +32,7 @@ def build(argv):
     from bookgen.build import BuildOptions, build as run
     lost = allow_lost_notes()
     book, out = Path(argv[0]), Path(argv[1])
-    opts = {"jobs": 1, "format": "pdf,epub", "force": False}
+    opts = {"format": "pdf,epub", "force": False}
     rest = argv[2:]
     while rest:
         flag = rest.pop(0)
@@ -41,9 +41,7 @@ def build(argv):
         else:
             opts[flag[2:]] = rest.pop(0)
     options = BuildOptions(book=book, out=out, formats=tuple(opts["format"].split(",")))
-    for name, value in (("force", opts["force"]), ("jobs", int(opts["jobs"]))):
-        if hasattr(options, name):
-            setattr(options, name, value)
+    options.force = opts["force"]
     result = run(options)
     return {"pages": result.pages, "timings": result.timings, "cached": getattr(result, "cached", False),
             "notes_on_wrong_page": len(lost),

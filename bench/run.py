@@ -3,7 +3,7 @@ the full build against WeasyPrint alone on our print HTML (the floor), peak memo
 each stage, and the rebuilds (nothing changed, one chapter edited, `--format epub`).
 
     python -m bench                       # all three sizes; prints a table, writes bench/results.json
-    python -m bench --sizes 10k --jobs 1  # the smallest book only, one process
+    python -m bench --sizes 10k --split 0  # the smallest book only, without the split-layout measurement
 """
 from __future__ import annotations
 
@@ -70,10 +70,10 @@ def edit_chapter(book: Path, n: int) -> Path:
     return path
 
 
-def bench_size(size: str, work: Path, jobs: list, pandoc: bool, log) -> dict:
+def bench_size(size: str, work: Path, split: int, pandoc: bool, log) -> dict:
     words = SIZES[size]
-    book, floor_dir = work / f"book-{size}", work / f"floor-{size}"
-    for d in (book, floor_dir):
+    book, floor_dir, out = work / f"book-{size}", work / f"floor-{size}", work / f"out-{size}"
+    for d in (book, floor_dir, out):
         shutil.rmtree(d, ignore_errors=True)
     row = {"size": size, "book": generate(book, words)}
     env = {"SOURCE_DATE_EPOCH": "1767225600"}
@@ -84,27 +84,25 @@ def bench_size(size: str, work: Path, jobs: list, pandoc: bool, log) -> dict:
         raise SystemExit(prep["stderr"])
     log(f"[{size}] floor: WeasyPrint alone")
     row["floor"] = measure(child("floor", floor_dir, floor_dir / "floor.pdf"), env=env)
-    for j in jobs:
-        out = work / f"out-{size}-j{j}"
-        shutil.rmtree(out, ignore_errors=True)
-        log(f"[{size}] full build, --jobs {j}")
-        row[f"build_j{j}"] = measure(child("build", book, out, "--force", "--jobs", j), env=env)
-        if j > 1:
-            log(f"[{size}] chapters laid out in {j} processes (bookgen.parallel, measurement only)")
-            row[f"split_j{j}"] = measure([sys.executable, "-m", "bookgen.parallel", str(book), str(j), str(4 * j)],
-                                         env=env)
-    out = work / f"out-{size}-j{jobs[0]}"
+    log(f"[{size}] full build")
+    row["build"] = measure(child("build", book, out, "--force"), env=env)
+    if split > 1:
+        log(f"[{size}] chapters laid out in {split} processes (bookgen.parallel: a measurement, no joined output)")
+        row["split"] = measure([sys.executable, "-m", "bookgen.parallel", str(book), str(split), str(4 * split)],
+                               env=env)
     log(f"[{size}] rebuild, nothing changed (the CLI)")
     before = _stamps(out)
     row["rebuild_nochange"] = measure([sys.executable, str(ROOT / "build.py"), "--book", str(book), "--out",
                                        str(out), "--quiet"], env=env)
     row["rebuild_nochange"]["cached"] = bool(before) and _stamps(out) == before
+    log(f"[{size}] python -c pass (the interpreter's own start, for comparison)")
+    row["python_start"] = measure([sys.executable, "-c", "pass"])
     edit_chapter(book, 1)
     log(f"[{size}] rebuild after editing one chapter")
-    row["rebuild_edit"] = measure(child("build", book, out, "--jobs", jobs[0]), env=env)
+    row["rebuild_edit"] = measure(child("build", book, out), env=env)
     edit_chapter(book, 2)
     log(f"[{size}] --format epub rebuild after editing one chapter")
-    row["rebuild_epub"] = measure(child("build", book, out, "--jobs", jobs[0], "--format", "epub"), env=env)
+    row["rebuild_epub"] = measure(child("build", book, out, "--format", "epub"), env=env)
     if pandoc:
         row["pandoc"] = pandoc_runs(book, work / f"pandoc-{size}", log, size)
     return row
@@ -131,82 +129,77 @@ def pandoc_runs(book: Path, out: Path, log, size) -> dict:
     return res
 
 
-def summary(row: dict, jobs: list) -> dict:
-    floor = row["floor"]
+def summary(row: dict) -> dict:
+    floor, b = row["floor"], row["build"]
     s = {"size": row["size"], "words": row["book"]["words"], "chapters": row["book"]["chapters"],
          "pages": floor.get("pages"), "floor_s": floor["wall"], "floor_cpu_s": floor["cpu"],
          "floor_mb": floor["peak_mb"], "load": max(v.get("load", 0) for v in row.values() if isinstance(v, dict))}
-    for j in jobs:
-        b = row[f"build_j{j}"]
-        if b["rc"]:
-            s[f"j{j}_error"] = b.get("stderr", "")[-300:]
-            continue
-        pages = b.get("pages") or 0
-        s[f"j{j}_pages"] = pages
-        s[f"j{j}_notes_on_wrong_page"] = b.get("notes_on_wrong_page")
-        s[f"j{j}_s"] = b["wall"]
-        s[f"j{j}_ratio"] = b["wall"] / floor["wall"]
-        s[f"j{j}_cpu_s"] = b["cpu"]
-        s[f"j{j}_cpu_ratio"] = b["cpu"] / floor["cpu"]
-        s[f"j{j}_mb"] = b["peak_mb"]
-        s[f"j{j}_mb_ratio"] = b["peak_mb"] / floor["peak_mb"]
-        s[f"j{j}_pages_per_s"] = pages / b["wall"] if b["wall"] else 0
-        s[f"j{j}_ms_per_page"] = 1000 * b["wall"] / pages if pages else 0
-        total = sum(v for k, v in b.get("timings", {}).items())
-        s[f"j{j}_stages"] = {k: round(v / total, 3) for k, v in b.get("timings", {}).items()} if total else {}
-        s[f"j{j}_stage_s"] = {k: round(v, 3) for k, v in b.get("timings", {}).items()}
-        split = row.get(f"split_j{j}")
-        if split and split["rc"] == 0:
-            s[f"split_j{j}_s"] = split["wall"]
-            s[f"split_j{j}_ratio"] = split["wall"] / floor["wall"]
-            s[f"split_j{j}_mb"] = split.get("peak_mb_largest")
     s["floor_ms_per_page"] = 1000 * floor["wall"] / floor["pages"] if floor.get("pages") else 0
+    s["floor_pages_per_s"] = floor["pages"] / floor["wall"] if floor.get("pages") else 0
+    if b["rc"]:
+        s["build_error"] = b.get("stderr", "")[-300:]
+    else:
+        pages = b.get("pages") or 0
+        timings = b.get("timings", {})
+        total = sum(timings.values())
+        s.update({
+            "build_pages": pages, "notes_on_wrong_page": b.get("notes_on_wrong_page"),
+            "build_s": b["wall"], "ratio": b["wall"] / floor["wall"],
+            "build_cpu_s": b["cpu"], "cpu_ratio": b["cpu"] / floor["cpu"],
+            "build_mb": b["peak_mb"], "mb_ratio": b["peak_mb"] / floor["peak_mb"],
+            "pages_per_s": pages / b["wall"] if b["wall"] else 0,
+            "ms_per_page": 1000 * b["wall"] / pages if pages else 0,
+            "cpu_ms_per_page": 1000 * b["cpu"] / pages if pages else 0,
+            "stages": {k: round(v / total, 3) for k, v in timings.items()} if total else {},
+            "stage_s": {k: round(v, 3) for k, v in timings.items()},
+        })
+    split = row.get("split")
+    if split and split["rc"] == 0:
+        s.update({"split_processes": split.get("processes"), "split_groups": split.get("groups"),
+                  "split_s": split["wall"], "split_ratio": split["wall"] / floor["wall"],
+                  "split_mb": split.get("peak_mb_largest"), "split_mb_ratio": split.get("peak_mb_largest", split["peak_mb"]) / floor["peak_mb"]})
     for k in ("rebuild_nochange", "rebuild_edit", "rebuild_epub"):
         s[f"{k}_s"] = row[k]["wall"]
+        s[f"{k}_cpu_s"] = row[k]["cpu"]
     s["rebuild_nochange_cached"] = row["rebuild_nochange"].get("cached")
-    s["floor_pages_per_s"] = floor["pages"] / floor["wall"] if floor.get("pages") else 0
+    s["python_start_s"] = row["python_start"]["wall"]
     if "pandoc" in row:
         for k, v in row["pandoc"].items():
             s[f"pandoc_{k}_s"] = v["wall"] if v["rc"] == 0 else None
     return s
 
 
-def table(rows: list, jobs: list) -> str:
+def table(rows: list) -> str:
     cols = [("size", "{}"), ("words", "{:,}"), ("pages", "{}"), ("floor_s", "{:.2f}"), ("floor_cpu_s", "{:.2f}"),
-            ("floor_mb", "{:.0f}")]
-    for j in jobs:
-        cols += [(f"j{j}_s", "{:.2f}"), (f"j{j}_ratio", "{:.2f}x"), (f"j{j}_cpu_s", "{:.2f}"),
-                 (f"j{j}_cpu_ratio", "{:.2f}x"), (f"j{j}_mb", "{:.0f}"),
-                 (f"j{j}_pages_per_s", "{:.1f}"), (f"j{j}_ms_per_page", "{:.1f}")]
-    cols += [("rebuild_nochange_s", "{:.2f}"), ("rebuild_edit_s", "{:.2f}"), ("rebuild_epub_s", "{:.2f}")]
+            ("floor_mb", "{:.0f}"), ("build_s", "{:.2f}"), ("ratio", "{:.2f}x"), ("build_cpu_s", "{:.2f}"),
+            ("cpu_ratio", "{:.2f}x"), ("build_mb", "{:.0f}"), ("pages_per_s", "{:.1f}"),
+            ("ms_per_page", "{:.1f}"), ("split_s", "{:.2f}"), ("split_ratio", "{:.2f}x"), ("split_mb", "{:.0f}"),
+            ("rebuild_nochange_s", "{:.2f}"), ("rebuild_edit_s", "{:.2f}"), ("rebuild_epub_s", "{:.2f}")]
     head = [c for c, _ in cols]
     lines = [head] + [[(f.format(r[c]) if r.get(c) is not None else "-") for c, f in cols] for r in rows]
     widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
     text = "\n".join("  ".join(v.rjust(w) for v, w in zip(l, widths)) for l in lines)
-    text += "\n(_s: wall seconds; _cpu_s: user+system seconds; _mb: peak RSS of the largest process; ratio: to the floor)"
-    if max(r.get("load", 0) for r in rows) > (os.cpu_count() or 1):
-        text += f"\nnote: the machine was busy (load average up to {max(r.get('load', 0) for r in rows):.1f}): wall times are noisy"
+    text += ("\n(_s: wall seconds; _cpu_s: user+system seconds; _mb: peak RSS of the largest process; ratio: to the "
+             "floor; split: chapters laid out in parallel processes, a measurement without a joined output)")
     for r in rows:
-        for j in jobs:
-            if r.get(f"j{j}_stages"):
-                text += f"\n{r['size']} --jobs {j} stages: " + ", ".join(
-                    f"{k} {v:.0%}" for k, v in r[f"j{j}_stages"].items())
-            if r.get(f"split_j{j}_s"):
-                text += (f"\n{r['size']} chapters laid out in {j} processes (measurement, no joined output): "
-                         f"{r[f'split_j{j}_s']:.2f}s = {r[f'split_j{j}_ratio']:.2f}x the floor, largest process "
-                         f"{r[f'split_j{j}_mb']:.0f} MB")
-            if r.get(f"j{j}_error"):
-                text += f"\n{r['size']} --jobs {j} FAILED: {r[f'j{j}_error']}"
+        if r.get("stages"):
+            text += f"\n{r['size']} stages: " + ", ".join(f"{k} {v:.0%}" for k, v in r["stages"].items())
+        if r.get("build_error"):
+            text += f"\n{r['size']} build FAILED: {r['build_error']}"
         if any(k.startswith("pandoc_") for k in r):
             text += f"\n{r['size']} pandoc: " + ", ".join(
                 f"{k[7:-2]} {v:.2f}s" for k, v in r.items() if k.startswith("pandoc_") and v is not None)
+    load = max(r.get("load", 0) for r in rows)
+    if load > (os.cpu_count() or 1):
+        text += f"\nnote: the machine was busy (load average up to {load:.1f}): wall times are noisy"
     return text
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="10k,100k,500k", help="comma-separated: 10k, 100k, 500k")
-    p.add_argument("--jobs", default="1", help="processes: 1, or 1,2 to add the split-layout measurement")
+    p.add_argument("--split", type=int, default=2, metavar="N",
+                   help="also lay the chapters out in N processes (bookgen/parallel.py; 0: skip)")
     p.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "bookgen-bench",
                    help="where the books and outputs go")
     p.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json", help="where to write the results")
@@ -216,16 +209,15 @@ def main(argv=None) -> int:
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     if not sizes or any(s not in SIZES for s in sizes):
         p.error(f"--sizes: choose from {', '.join(SIZES)}")
-    jobs = [int(j) for j in args.jobs.split(",")]
     pandoc = bool(shutil.which("pandoc")) and not args.no_pandoc
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     args.work.mkdir(parents=True, exist_ok=True)
     rows, raw = [], []
     for size in sizes:
-        row = bench_size(size, args.work, jobs, pandoc, log)
+        row = bench_size(size, args.work, args.split, pandoc, log)
         raw.append(row)
-        rows.append(summary(row, jobs))
-    text = table(rows, jobs)
+        rows.append(summary(row))
+    text = table(rows)
     print(text)
     data = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "summary": rows, "runs": raw}
