@@ -1,6 +1,7 @@
 """One build: read and check the whole book, render each edition in memory, then write them atomically."""
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import time
@@ -52,7 +53,9 @@ def build(options: BuildOptions, progress=lambda stage: None) -> BuildResult:
                     seen.add((path, message, line))
                     result.warnings.append(Problem(path, message, line, hint, warning=True))
         return result
-    built = _build(options, progress, result)
+    from .speedups import fewer_collections
+    with fewer_collections():
+        built = _build(options, progress, result)
     cache.store(options.out, keys, built.outputs, built.pages, built.warnings)
     return built
 
@@ -79,11 +82,14 @@ def _build(options: BuildOptions, progress, result: BuildResult) -> BuildResult:
     if options.strict and (layout_warnings or book.warnings):
         raise BookError(book.warnings + tuple(layout_warnings))
     files = {}
+    pages = timed("page map", page_map, book, rendered) if "epub" in options.formats else None
     if "pdf" in options.formats:
         files["pdf"] = timed("pdf", pdf_bytes, book, rendered)
+    # The EPUB needs only the page map: let the laid-out document go before it (lower peak memory).
+    del rendered
+    gc.collect()
     if "epub" in options.formats:
         from .write_epub import write_epub
-        pages = timed("page map", page_map, book, rendered)
         files["epub"] = timed("epub", write_epub, book, pages)
     for fmt, data in files.items():
         check_output(fmt, data)

@@ -7,13 +7,28 @@
 2. Compression: pydyf compresses every stream (page contents, fonts, images) at level 9, one after the other,
    while the file is written (1.5 s for 330 pages). `compress_in_threads()` compresses them beforehand in a few
    threads (zlib works outside Python's lock, so this uses the other cores); the bytes written are the same.
-3. Page labels added by re-reading and re-writing the whole PDF with pypdf (2.2 s for 330 pages, and the file
+3. Python's cyclic garbage collector scans the growing tree of boxes again and again during the layout (821
+   collections for a 330-page book); nearly nothing in it is garbage. `fewer_collections()` raises the threshold
+   of the youngest generation for the build: about 6x fewer collections, 8-13% less CPU time for the layout, the
+   same peak memory (measured: 169 and 170 MB).
+4. Page labels added by re-reading and re-writing the whole PDF with pypdf (2.2 s for 330 pages, and the file
    grew from 1.4 to 3.3 MB): `page_labels_finisher()` puts the same /PageLabels in WeasyPrint's own PDF
    before it is written.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
+
+
+@contextmanager
+def fewer_collections(threshold: int = 100_000):
+    import gc
+    before = gc.get_threshold()
+    gc.set_threshold(max(threshold, before[0]), max(50, before[1]), max(1000, before[2]))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 @contextmanager
