@@ -7,8 +7,9 @@ the wall time and the peak memory of each process, against the same work in one 
 
     python -m bookgen.parallel BOOK_DIR [N [GROUPS]]     # N processes, GROUPS groups; prints one JSON line
 
-Measured (bench/results.json): the 500k-word book laid out in 2 processes as 8 groups takes 0.41x the floor's
-wall time with 182 MB in the largest process (floor: 727 MB): memory follows the largest group, not the book.
+Measured (2 processes, 8 groups; bench/results.json and a rerun on a quiet machine): the 100k-word book in
+7.6 s = 0.53x the floor (WeasyPrint alone, 14.3 s), 97 MB in the largest process (floor: 203 MB); the 500k-word
+book in 0.54x the floor on a busy machine, 183 MB (floor: 727 MB). Memory follows the largest group, not the book.
 
 What stands between this and a build mode (`--jobs 2`), in the order a design would meet them:
 - Joining. WeasyPrint's `Document` (boxes holding Pango objects) cannot leave its process, so the groups can
