@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import re
 import shutil
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BookError, Problem
-from .load_book import load_book
 
 FORMATS = ("pdf", "epub")
 
@@ -28,6 +28,7 @@ class BuildOptions:
     crop_marks: bool = False
     strict: bool = False
     check: bool = False  # --check: EPUBCheck on the EPUB, fonts/tags/outline of the PDF (bookgen/check.py)
+    force: bool = False  # rebuild even when nothing changed
 
 
 @dataclass
@@ -37,21 +38,52 @@ class BuildResult:
     warnings: list = field(default_factory=list)  # Problem
     pages: int = 0
     checks: list = field(default_factory=list)  # check.CheckResult, when options.check
+    cached: bool = False  # nothing changed: the outputs of the last build were kept
 
 
 def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage, seconds, detail: None) -> BuildResult:
-    """`progress(stage)` is called when a stage starts, `done(stage, seconds, detail)` when it ends."""
-    try:
-        return _build(options, progress, done)
-    except BaseException as e:
-        # WeasyPrint stops on our URL fetcher's refusal with a BaseException: make it a book error.
-        if type(e).__name__ == "FatalURLFetchingError":
-            raise BookError(Problem(None, str(e), None, "a book may use only files inside its folder; "
-                                    "check the templates and stylesheets")) from None
-        raise
+    """`progress(stage)` is called when a stage starts, `done(stage, seconds, detail)` when it ends.
+    When nothing that goes into the outputs changed since the last build, they are kept (bookgen/cache.py)."""
+    from . import cache
+
+    t = time.perf_counter()
+    keys = cache.keys_for(options)
+    hit = None if options.force else cache.lookup(options.out, keys)
+    if hit:
+        result = BuildResult(cached=True)
+        result.timings["cache"] = time.perf_counter() - t
+        result.outputs = {fmt: entry["path"] for fmt, entry in hit.items()}
+        result.pages = max(entry.get("pages", 0) for entry in hit.values())
+        seen = set()
+        for entry in hit.values():
+            for path, message, line, hint in entry.get("warnings", []):
+                if (path, message, line) not in seen:
+                    seen.add((path, message, line))
+                    result.warnings.append(Problem(path, message, line, hint, warning=True))
+    else:
+        from .speedups import fewer_collections
+        try:
+            with fewer_collections():
+                result = _build(options, progress, done)
+        except BaseException as e:
+            # WeasyPrint stops on our URL fetcher's refusal with a BaseException: make it a book error.
+            if type(e).__name__ == "FatalURLFetchingError":
+                raise BookError(Problem(None, str(e), None, "a book may use only files inside its folder; "
+                                        "check the templates and stylesheets")) from None
+            raise
+        cache.store(options.out, keys, result.outputs, result.pages, result.warnings)
+    if options.check:
+        from .check import check_outputs
+        progress("check")
+        t = time.perf_counter()
+        result.checks = check_outputs(result.outputs)
+        result.timings["check"] = time.perf_counter() - t
+        done("check", result.timings["check"], "")
+    return result
 
 
 def _build(options: BuildOptions, progress, done) -> BuildResult:
+    from .load_book import load_book
     from .write_pdf import PrintOptions, page_map, pdf_bytes, render_print
 
     result = BuildResult()
@@ -92,6 +124,8 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         raise BookError(book.warnings + tuple(css_warnings) + tuple(layout_warnings))
     files = {}
     size = lambda data: f"{len(data) / 1024:.0f} KiB"  # noqa: E731
+    pages = (timed("page map", page_map, book, rendered, detail=lambda p: f"{len(p)} page breaks")
+             if "epub" in options.formats else None)
     if "pdf" in options.formats:
         with weasyprint_log() as drawn:  # WeasyPrint says some things only while drawing (missing glyphs)
             files["pdf"] = timed("pdf", pdf_bytes, book, rendered, detail=size)
@@ -100,9 +134,11 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         result.warnings.extend(drawing_warnings)
         if options.strict and drawing_warnings:
             raise BookError(tuple(drawing_warnings))
+    # The EPUB needs only the page map: let the laid-out document go before it (lower peak memory).
+    del rendered
+    gc.collect()
     if "epub" in options.formats:
         from .write_epub import write_epub
-        pages = timed("page map", page_map, book, rendered, detail=lambda p: f"{len(p)} page breaks")
         files["epub"] = timed("epub", write_epub, book, pages, detail=size)
     for fmt, data in files.items():
         check_output(fmt, data)
@@ -112,9 +148,6 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     except OSError as e:
         raise BookError(Problem(e.filename or out, f"cannot write the output: {e.strerror or e}", None,
                                 "check that the output folder is writable and not in the way")) from None
-    if options.check:
-        from .check import check_outputs
-        result.checks = timed("check", check_outputs, result.outputs)
     return result
 
 

@@ -26,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
                    help="check what was written: EPUBCheck on the EPUB; fonts, tags and outline of the PDF")
     p.add_argument("--watch", action="store_true",
                    help="rebuild whenever a file in the book, templates/ or styles/ changes (Ctrl-C stops)")
+    p.add_argument("--force", action="store_true", help="rebuild even when nothing changed since the last build")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors and warnings")
     p.add_argument("--verbose", "-v", action="store_true", help="print more about each stage")
     p.add_argument("--debug", action="store_true", help="show a traceback on errors")
@@ -50,7 +51,7 @@ def main(argv=None) -> int:
 
     options = BuildOptions(book=args.book, out=args.out, formats=formats, page_size=args.page_size,
                            bleed=args.bleed, crop_marks=args.crop_marks, strict=args.strict,
-                           check=args.check)
+                           check=args.check, force=args.force)
     level = 0 if args.quiet else 2 if args.verbose else 1
     if args.watch:
         from .watch import watch
@@ -97,16 +98,20 @@ def build_once(options, args, level: int, watching: bool = False) -> int:
     for w in result.warnings:
         print(w, file=sys.stderr)
     total = time.perf_counter() - start
-    if watching:
+    if result.cached:
+        names = ", ".join(str(p) for p in result.outputs.values())
+        say(f"up to date: {names} (nothing changed since the last build; --force rebuilds)")
+    elif watching:
         if level:
             print(f"{time.strftime('%H:%M:%S')} {one_line(result, total)}", flush=True)
         return 0
-    for fmt, path in result.outputs.items():
-        size = path.stat().st_size
-        extra = f", {result.pages} pages" if fmt == "pdf" else ""
-        say(f"wrote {path} ({size / 1024:.0f} KiB{extra})")
-    stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
-    say(f"done in {total:.2f}s ({stages})")
+    else:
+        for fmt, path in result.outputs.items():
+            size = path.stat().st_size
+            extra = f", {result.pages} pages" if fmt == "pdf" else ""
+            say(f"wrote {path} ({size / 1024:.0f} KiB{extra})")
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
+        say(f"done in {total:.2f}s ({stages})")
     if result.checks:
         from .check import verdict
         ok = all(c.ok for c in result.checks)

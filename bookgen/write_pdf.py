@@ -169,8 +169,13 @@ def _layout(book, options, css, fetcher, font_config, fonts, pushed=()):
     # the project's base.css and print.css, the page size, then the book's own stylesheets
     sheets = css[:2] + [CSS(string=page_css, font_config=font_config)] + css[2:]
     document = html.render(stylesheets=sheets, font_config=font_config, pdf_variant=PDF_VARIANT)
-    raw = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
-                             custom_metadata=False)
+    # Written here: the fonts a document uses are known only once it is written (see used_fonts)
+    from .speedups import compress_in_threads, fast_page_references
+    body = next((c for c in book.chapters if c.matter == "body"), None)
+    body_start = _page_of(document, body.id) if body else len(document.pages)
+    with fast_page_references(), compress_in_threads():  # the same bytes, sooner (bookgen/speedups.py)
+        raw = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
+                                 custom_metadata=False, finisher=finisher(body_start, length_pt(options.bleed)))
     return html, document, raw
 
 
@@ -352,27 +357,22 @@ def page_map(book, rendered: Rendered):
 
 
 def pdf_bytes(book, rendered: Rendered) -> bytes:
-    """The finished PDF: WeasyPrint's output plus page labels (i, ii... then 1, 2...) and, for a print shop,
-    the BleedBox. WeasyPrint writes no time of its own: the dates come from the book (see load_book)."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import RectangleObject
+    """The finished PDF: written once, by the last layout (see _layout), with its page labels and boxes."""
+    return rendered.raw_pdf
 
-    reader = PdfReader(io.BytesIO(rendered.raw_pdf))
-    writer = PdfWriter(clone_from=reader)
-    writer.pdf_header = reader.pdf_header  # PDF/UA-1 is PDF 1.7; pypdf would write its own header
-    n = len(writer.pages)
-    if rendered.body_start > 0:
-        writer.set_page_label(0, rendered.body_start - 1, style="/r", start=1)
-    if rendered.body_start < n:
-        writer.set_page_label(rendered.body_start, n - 1, style="/D", start=1)
-    b = rendered.bleed_pt
-    for page in writer.pages:
-        trim = page.trimbox
-        box = RectangleObject([float(trim.left) - b, float(trim.bottom) - b, float(trim.right) + b,
-                               float(trim.top) + b])
-        page.bleedbox = box
-        if not b:
-            page.trimbox = RectangleObject([float(v) for v in trim])
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+
+def finisher(body_start: int, bleed_pt: float):
+    """Page labels (i, ii... then 1, 2...) and, for a print shop, a BleedBox exactly `bleed_pt` around the
+    TrimBox (WeasyPrint's own is at most 10 pt from it, and takes in the room for crop marks)."""
+    from .speedups import page_labels_finisher
+    labels = page_labels_finisher(body_start)
+
+    def finish(document, pdf):
+        import pydyf
+        labels(document, pdf)
+        for number in pdf.pages["Kids"][::3]:
+            page = pdf.objects[number]
+            left, bottom, right, top = (float(v) for v in page["TrimBox"])
+            b = bleed_pt
+            page["BleedBox"] = pydyf.Array([left - b, bottom - b, right + b, top + b])
+    return finish

@@ -50,7 +50,7 @@ def test_cli_help_and_bad_format(tmp_path):
 def test_format_epub_only(tmp_path):
     r = run_cli("--format", "epub", "--out", tmp_path, "--book", DEFAULT_BOOK)
     assert r.returncode == 0, r.stderr
-    assert [p.suffix for p in tmp_path.iterdir()] == [".epub"]
+    assert [p.suffix for p in tmp_path.iterdir() if not p.name.startswith(".")] == [".epub"]  # .bookgen-cache.json
 
 
 def test_pdf_metadata(default_build):

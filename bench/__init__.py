@@ -1,0 +1,1 @@
+"""The project's benchmark: seeded test books (genbook) and the runner (`python -m bench`)."""

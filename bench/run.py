@@ -1,0 +1,227 @@
+"""The benchmark: build seeded books of about 10k, 100k and 500k words and measure, each job in a fresh process,
+the full build against WeasyPrint alone on our print HTML (the floor), peak memory, pages per second, the share of
+each stage, and the rebuilds (nothing changed, one chapter edited, `--format epub`).
+
+    python -m bench                       # all three sizes; prints a table, writes bench/results.json
+    python -m bench --sizes 10k --split 0  # the smallest book only, without the split-layout measurement
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .genbook import SIZES, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def measure(cmd: list, cwd=ROOT, env=None) -> dict:
+    """Run `cmd`; wall time and the peak RSS of the largest process among it and its children (wait4)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # read the pipes while waiting, without letting Popen reap the child (wait4 needs to)
+    import threading
+    chunks = {"out": b"", "err": b""}
+
+    def drain(name, stream):
+        chunks[name] = stream.read()
+    threads = [threading.Thread(target=drain, args=("out", p.stdout)),
+               threading.Thread(target=drain, args=("err", p.stderr))]
+    for th in threads:
+        th.start()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    for th in threads:
+        th.join()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    out = chunks["out"].decode(errors="replace")
+    # CPU time (user + system, of the process and its children): steadier than wall time on a busy machine
+    result = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
+              "rc": p.returncode, "load": os.getloadavg()[0]}
+    if p.returncode != 0:
+        result["stderr"] = chunks["err"].decode(errors="replace")[-2000:]
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    if last.startswith("{"):
+        result.update(json.loads(last))
+    return result
+
+
+def child(*args) -> list:
+    return [sys.executable, "-m", "bench.child", *map(str, args)]
+
+
+def edit_chapter(book: Path, n: int) -> Path:
+    """Add one sentence to a chapter in the middle of the book (as an author does between builds)."""
+    chapters = sorted((book / "chapters").glob("chapter*.md"))
+    path = chapters[len(chapters) // 2]
+    text = path.read_text(encoding="utf-8")
+    marker = "\n\n[^n1]:" if "\n\n[^n1]:" in text else None
+    line = f"\n\nThe author changed this chapter between two builds (edit {n}).\n"
+    text = text.replace(marker, line + marker, 1) if marker else text + line
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def bench_size(size: str, work: Path, split: int, pandoc: bool, log) -> dict:
+    words = SIZES[size]
+    book, floor_dir, out = work / f"book-{size}", work / f"floor-{size}", work / f"out-{size}"
+    for d in (book, floor_dir, out):
+        shutil.rmtree(d, ignore_errors=True)
+    row = {"size": size, "book": generate(book, words)}
+    env = {"SOURCE_DATE_EPOCH": "1767225600"}
+
+    log(f"[{size}] print HTML for the floor")
+    prep = measure(child("print-html", book, floor_dir), env=env)
+    if prep["rc"]:
+        raise SystemExit(prep["stderr"])
+    log(f"[{size}] floor: WeasyPrint alone")
+    row["floor"] = measure(child("floor", floor_dir, floor_dir / "floor.pdf"), env=env)
+    log(f"[{size}] full build")
+    row["build"] = measure(child("build", book, out, "--force"), env=env)
+    if split > 1:
+        log(f"[{size}] chapters laid out in {split} processes (bookgen.parallel: a measurement, no joined output)")
+        row["split"] = measure([sys.executable, "-m", "bookgen.parallel", str(book), str(split), str(4 * split)],
+                               env=env)
+    log(f"[{size}] rebuild, nothing changed (the CLI)")
+    before = _stamps(out)
+    row["rebuild_nochange"] = measure([sys.executable, str(ROOT / "build.py"), "--book", str(book), "--out",
+                                       str(out), "--quiet"], env=env)
+    row["rebuild_nochange"]["cached"] = bool(before) and _stamps(out) == before
+    log(f"[{size}] python -c pass (the interpreter's own start, for comparison)")
+    row["python_start"] = measure([sys.executable, "-c", "pass"])
+    edit_chapter(book, 1)
+    log(f"[{size}] rebuild after editing one chapter")
+    row["rebuild_edit"] = measure(child("build", book, out), env=env)
+    edit_chapter(book, 2)
+    log(f"[{size}] --format epub rebuild after editing one chapter")
+    row["rebuild_epub"] = measure(child("build", book, out, "--format", "epub"), env=env)
+    if pandoc:
+        row["pandoc"] = pandoc_runs(book, work / f"pandoc-{size}", log, size)
+    return row
+
+
+def _stamps(out: Path) -> dict:
+    """Modification times of the outputs: a rebuild that kept them leaves these as they were."""
+    return {p.name: p.stat().st_mtime_ns for p in sorted(out.glob("*")) if p.suffix in (".pdf", ".epub")}
+
+
+def pandoc_runs(book: Path, out: Path, log, size) -> dict:
+    """pandoc on the same Markdown (run in the chapters folder, so that image paths resolve), for reference."""
+    import tomllib
+    out.mkdir(parents=True, exist_ok=True)
+    conf = tomllib.loads((book / "book.toml").read_text(encoding="utf-8"))
+    files = [str((book / c).relative_to(book / "chapters")) for c in conf["chapters"]]
+    res = {}
+    log(f"[{size}] pandoc EPUB")
+    res["epub"] = measure(["pandoc", "-o", str(out / "book.epub"), *files], cwd=book / "chapters")
+    if shutil.which("weasyprint"):
+        log(f"[{size}] pandoc --pdf-engine=weasyprint")
+        res["pdf_weasyprint"] = measure(["pandoc", "--pdf-engine=weasyprint", "-o", str(out / "book.pdf"), *files],
+                                        cwd=book / "chapters")
+    return res
+
+
+def summary(row: dict) -> dict:
+    floor, b = row["floor"], row["build"]
+    s = {"size": row["size"], "words": row["book"]["words"], "chapters": row["book"]["chapters"],
+         "pages": floor.get("pages"), "floor_s": floor["wall"], "floor_cpu_s": floor["cpu"],
+         "floor_mb": floor["peak_mb"], "load": max(v.get("load", 0) for v in row.values() if isinstance(v, dict))}
+    s["floor_ms_per_page"] = 1000 * floor["wall"] / floor["pages"] if floor.get("pages") else 0
+    s["floor_pages_per_s"] = floor["pages"] / floor["wall"] if floor.get("pages") else 0
+    if b["rc"]:
+        s["build_error"] = b.get("stderr", "")[-300:]
+    else:
+        pages = b.get("pages") or 0
+        timings = b.get("timings", {})
+        total = sum(timings.values())
+        s.update({
+            "build_pages": pages, "notes_on_wrong_page": b.get("notes_on_wrong_page"),
+            "build_s": b["wall"], "ratio": b["wall"] / floor["wall"],
+            "build_cpu_s": b["cpu"], "cpu_ratio": b["cpu"] / floor["cpu"],
+            "build_mb": b["peak_mb"], "mb_ratio": b["peak_mb"] / floor["peak_mb"],
+            "pages_per_s": pages / b["wall"] if b["wall"] else 0,
+            "ms_per_page": 1000 * b["wall"] / pages if pages else 0,
+            "cpu_ms_per_page": 1000 * b["cpu"] / pages if pages else 0,
+            "stages": {k: round(v / total, 3) for k, v in timings.items()} if total else {},
+            "stage_s": {k: round(v, 3) for k, v in timings.items()},
+        })
+    split = row.get("split")
+    if split and split["rc"] == 0:
+        s.update({"split_processes": split.get("processes"), "split_groups": split.get("groups"),
+                  "split_s": split["wall"], "split_ratio": split["wall"] / floor["wall"],
+                  "split_mb": split.get("peak_mb_largest"), "split_mb_ratio": split.get("peak_mb_largest", split["peak_mb"]) / floor["peak_mb"]})
+    for k in ("rebuild_nochange", "rebuild_edit", "rebuild_epub"):
+        s[f"{k}_s"] = row[k]["wall"]
+        s[f"{k}_cpu_s"] = row[k]["cpu"]
+    s["rebuild_nochange_cached"] = row["rebuild_nochange"].get("cached")
+    s["python_start_s"] = row["python_start"]["wall"]
+    if "pandoc" in row:
+        for k, v in row["pandoc"].items():
+            s[f"pandoc_{k}_s"] = v["wall"] if v["rc"] == 0 else None
+    return s
+
+
+def table(rows: list) -> str:
+    cols = [("size", "{}"), ("words", "{:,}"), ("pages", "{}"), ("floor_s", "{:.2f}"), ("floor_cpu_s", "{:.2f}"),
+            ("floor_mb", "{:.0f}"), ("build_s", "{:.2f}"), ("ratio", "{:.2f}x"), ("build_cpu_s", "{:.2f}"),
+            ("cpu_ratio", "{:.2f}x"), ("build_mb", "{:.0f}"), ("pages_per_s", "{:.1f}"),
+            ("ms_per_page", "{:.1f}"), ("split_s", "{:.2f}"), ("split_ratio", "{:.2f}x"), ("split_mb", "{:.0f}"),
+            ("rebuild_nochange_s", "{:.2f}"), ("rebuild_edit_s", "{:.2f}"), ("rebuild_epub_s", "{:.2f}")]
+    head = [c for c, _ in cols]
+    lines = [head] + [[(f.format(r[c]) if r.get(c) is not None else "-") for c, f in cols] for r in rows]
+    widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
+    text = "\n".join("  ".join(v.rjust(w) for v, w in zip(l, widths)) for l in lines)
+    text += ("\n(_s: wall seconds; _cpu_s: user+system seconds; _mb: peak RSS of the largest process; ratio: to the "
+             "floor; split: chapters laid out in parallel processes, a measurement without a joined output)")
+    for r in rows:
+        if r.get("stages"):
+            text += f"\n{r['size']} stages: " + ", ".join(f"{k} {v:.0%}" for k, v in r["stages"].items())
+        if r.get("build_error"):
+            text += f"\n{r['size']} build FAILED: {r['build_error']}"
+        if any(k.startswith("pandoc_") for k in r):
+            text += f"\n{r['size']} pandoc: " + ", ".join(
+                f"{k[7:-2]} {v:.2f}s" for k, v in r.items() if k.startswith("pandoc_") and v is not None)
+    load = max(r.get("load", 0) for r in rows)
+    if load > (os.cpu_count() or 1):
+        text += f"\nnote: the machine was busy (load average up to {load:.1f}): wall times are noisy"
+    return text
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="10k,100k,500k", help="comma-separated: 10k, 100k, 500k")
+    p.add_argument("--split", type=int, default=2, metavar="N",
+                   help="also lay the chapters out in N processes (bookgen/parallel.py; 0: skip)")
+    p.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "bookgen-bench",
+                   help="where the books and outputs go")
+    p.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json", help="where to write the results")
+    p.add_argument("--no-pandoc", action="store_true", help="skip the pandoc reference even if pandoc is installed")
+    p.add_argument("--quiet", "-q", action="store_true")
+    args = p.parse_args(argv)
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    if not sizes or any(s not in SIZES for s in sizes):
+        p.error(f"--sizes: choose from {', '.join(SIZES)}")
+    pandoc = bool(shutil.which("pandoc")) and not args.no_pandoc
+    log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows, raw = [], []
+    for size in sizes:
+        row = bench_size(size, args.work, args.split, pandoc, log)
+        raw.append(row)
+        rows.append(summary(row))
+    text = table(rows)
+    print(text)
+    data = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "summary": rows, "runs": raw}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
+    log(f"wrote {args.json}")
+    return 0

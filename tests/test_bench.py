@@ -1,0 +1,78 @@
+"""Issue 6: the benchmark's books are seeded, and the benchmark runs end to end on the smallest one."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_generated_books_are_seeded_and_sized(tmp_path):
+    from bench.genbook import generate
+    a, b = tmp_path / "a", tmp_path / "b"
+    stats = generate(a, 10_000)
+    generate(b, 10_000)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    assert 9_500 <= stats["words"] <= 11_000
+    assert stats["notes"] > 0 and stats["tables"] > 0 and stats["images"] > 0 and stats["chapters"] >= 2
+    text = "".join(p.read_text(encoding="utf-8") for p in (a / "chapters").glob("*.md"))
+    assert "[^n1]:" in text and "| ---: |" in text and "](../images/figure1.png)" in text
+    assert 9_500 <= len(text.split()) <= 12_000
+    assert generate(tmp_path / "c", 10_000, seed=7) != stats or \
+        (tmp_path / "c" / "chapters" / "chapter001.md").read_bytes() != (a / "chapters" / "chapter001.md").read_bytes()
+
+
+def test_benchmark_runs_on_the_smallest_book(tmp_path):
+    out = tmp_path / "results.json"
+    r = subprocess.run([sys.executable, "-m", "bench", "--sizes", "10k", "--split", "2", "--no-pandoc",
+                        "--work", str(tmp_path / "work"), "--json", str(out)], cwd=ROOT, capture_output=True,
+                       text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "floor_s" in r.stdout and "10k" in r.stdout and "stages:" in r.stdout
+    data = json.loads(out.read_text())
+    (row,) = data["summary"]
+    run = data["runs"][0]
+    for job in ("floor", "build", "split", "rebuild_nochange", "rebuild_edit", "rebuild_epub"):
+        assert run[job]["rc"] == 0, (job, run[job].get("stderr"))
+        assert run[job]["wall"] > 0 and run[job]["peak_mb"] > 0, job
+    # the build lays out the same print HTML as the floor: the same number of pages
+    assert row["pages"] == row["build_pages"] > 10
+    assert row["ratio"] > 0 and row["pages_per_s"] > 0 and row["ms_per_page"] > 0 and row["build_mb"] > 0
+    assert {"read", "layout", "pdf", "epub"} <= set(row["stages"])
+    assert abs(sum(row["stages"].values()) - 1) < 0.01
+    # the split layout laid out every chapter: at least the book's pages (each group repeats the front pages)
+    assert run["split"]["groups"] == min(8, row["chapters"]) and run["split"]["pages"] >= row["pages"]
+    # nothing changed: the outputs were kept; an edited chapter is rebuilt, and so is the EPUB alone
+    assert row["rebuild_nochange_cached"] is True
+    assert run["rebuild_edit"]["cached"] is False and "layout" in run["rebuild_edit"]["timings"]
+    assert run["rebuild_epub"]["cached"] is False and "pdf" not in run["rebuild_epub"]["timings"]
+    assert list(run["rebuild_epub"]["outputs"]) == ["epub"]
+
+
+def test_speedups_write_the_same_bytes():
+    """bookgen.speedups only makes the PDF sooner: the same document written with and without them is the same."""
+    from weasyprint import HTML
+
+    from bookgen.speedups import compress_in_threads, fast_page_references, page_labels_finisher
+    html = "".join(f"<h2 id='s{i}'>Section {i}</h2><p>{'Words in a paragraph. ' * 60}</p>"
+                   f"<p><a href='#s{max(i - 1, 0)}'>back</a></p>" for i in range(12))
+    doc = HTML(string=f"<html lang='en'><body>{html}</body></html>").render(pdf_variant="pdf/ua-1")
+    assert len(doc.pages) > 3
+    options = dict(pdf_variant="pdf/ua-1", pdf_identifier=b"test", finisher=page_labels_finisher(2))
+    plain = doc.copy().write_pdf(**options)
+    with fast_page_references(), compress_in_threads(2):
+        fast = doc.copy().write_pdf(**options)
+    assert fast == plain
+    import io
+
+    from pypdf import PdfReader
+    labels = PdfReader(io.BytesIO(fast)).page_labels
+    assert labels[:3] == ["i", "ii", "1"] and labels[-1] == str(len(doc.pages) - 2)
+    # the patches are undone afterwards
+    import pydyf
+    assert "page_references" in pydyf.PDF.__dict__ and pydyf.PDF.__dict__["write"].__module__ == "pydyf"
