@@ -70,7 +70,7 @@ def _layout(args):
 
 
 def group_jobs(book, n: int):
-    from .write_pdf import PrintOptions, font_names, print_html, stylesheets
+    from .write_pdf import PrintOptions, print_html, stylesheets
     body = [c for c in book.chapters if c.matter == "body"]
     front = [c for c in book.chapters if c.matter == "front"]
     back = [c for c in book.chapters if c.matter == "back"]
@@ -80,7 +80,7 @@ def group_jobs(book, n: int):
     jobs = []
     for g in groups:
         part = dataclasses.replace(book, chapters=tuple(g))
-        html, page_css = print_html(part, PrintOptions(), fonts=font_names())
+        html, page_css = print_html(part, PrintOptions(), fonts="")
         jobs.append((html, str(book.root) + os.sep, [str(s) for s in stylesheets(book)], page_css))
     return jobs
 

@@ -372,7 +372,7 @@ def test_failed_write_leaves_old_outputs(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         build_module.write_atomically(out, SLUG, {"pdf": b"%PDF new", "epub": b"PK new"})
     assert (out / f"{SLUG}.pdf").read_bytes() == pdf_before
-    assert sorted(p.name for p in out.iterdir()) == sorted(before)
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(before)
 
 
 def test_sigint_to_a_running_build(tmp_path):
@@ -399,6 +399,6 @@ def test_outputs_are_complete_when_written(tmp_path):
     out = tmp_path / "dist"
     _fake_old(out, SLUG)
     build_into(book, out)
-    assert sorted(p.name for p in out.iterdir()) == [f"{SLUG}.epub", f"{SLUG}.pdf"]
+    assert sorted(p.name for p in out.iterdir()) == [".bookgen-cache.json", f"{SLUG}.epub", f"{SLUG}.pdf"]
     assert PdfReader(out / f"{SLUG}.pdf").pages
     assert zipfile.ZipFile(out / f"{SLUG}.epub").testzip() is None
