@@ -25,8 +25,8 @@ CHAPTER_KEYS = {"title", "subtitle", "id", "type"}
 # Trim sizes and margins (top, outer, bottom, inner) that suit them.
 PAGE_SIZES = {
     "a5": PageSize("A5", "148mm", "210mm", ("17mm", "15mm", "20mm", "19mm")),
-    "a4": PageSize("A4", "210mm", "297mm", ("25mm", "25mm", "30mm", "28mm")),
-    "letter": PageSize("Letter", "8.5in", "11in", ("1in", "1in", "1.15in", "1.1in")),
+    "a4": PageSize("A4", "210mm", "297mm", ("28mm", "40mm", "34mm", "45mm")),  # about 70 characters a line
+    "letter": PageSize("Letter", "8.5in", "11in", ("1.1in", "1.6in", "1.3in", "1.75in")),
     "trade": PageSize("Trade", "6in", "9in", ("0.7in", "0.6in", "0.8in", "0.75in")),
 }
 PAGE_SIZE_ALIASES = {"us-letter": "letter", "us-trade": "trade", "6x9": "trade", "6x9in": "trade"}
@@ -281,7 +281,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     md = mdown.make_parser(language or "en")
     raw = []  # (path, front matter dict, body, line offset)
     used_ids: set[str] = set()
-    sources = [toml_path]
+    sources = [toml_path] + ([cover] if cover is not None else [])  # the cover's date counts as the book's
     listed: list[Path] = []  # every listed chapter that exists
     broken: set[Path] = set()  # listed chapters that could not be read (links to them are not reported)
     chapter_line = key_line(text, "chapters")
