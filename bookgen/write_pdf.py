@@ -1,6 +1,7 @@
 """The print edition: our print HTML laid out by WeasyPrint, with page labels, metadata and tags."""
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import os
@@ -136,21 +137,27 @@ def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:
                 raise BookError(Problem(path, f"stylesheet error: {e}", None, "fix the CSS")) from None
         fonts = probe_fonts(book, css, fetcher, font_config)
         pushed: list[str] = []  # selectors of blocks sent to the next page to keep notes with their calls
-        for _ in range(8):
+        for layouts in range(1, MAX_LAYOUTS + 1):
             collect.messages.clear()
-            html, document, raw = _layout(book, options, css, fetcher, font_config, fonts, pushed)
-            used = used_fonts(document)
-            if used != fonts:
-                fonts = used
-                continue
-            more = [s for s in blocks_to_push(book, document, html.etree_element) if s not in pushed]
-            if not more:
-                break
-            pushed += more
+            html, document = _layout(book, options, css, fetcher, font_config, fonts, pushed)
+            more = []
+            if layouts <= MAX_PUSH_ROUNDS:
+                more = [s for s in blocks_to_push(book, document, html.etree_element) if s not in pushed]
+            if more:
+                pushed += more
+            else:
+                # the fonts a document uses are known only once it is written (see used_fonts)
+                raw = _write(book, options, document)
+                used = used_fonts(document)
+                if used == fonts:
+                    break
+                fonts = used  # name the fonts really used, and lay out again
+            del html, document  # one laid-out book in memory at a time
+            gc.collect()
+        else:
+            raise BookError("internal error: the layout does not settle (fonts or notes)")
     finally:
         logger.removeHandler(collect)
-    if used_fonts(document) != fonts:
-        raise BookError("internal error: the fonts named on the copyright page do not settle")
     body = next((c for c in book.chapters if c.matter == "body"), None)
     body_start = _page_of(document, body.id) if body else len(document.pages)
     labels = [roman(i + 1) if i < body_start else str(i - body_start + 1) for i in range(len(document.pages))]
@@ -169,14 +176,16 @@ def _layout(book, options, css, fetcher, font_config, fonts, pushed=()):
     # the project's base.css and print.css, the page size, then the book's own stylesheets
     sheets = css[:2] + [CSS(string=page_css, font_config=font_config)] + css[2:]
     document = html.render(stylesheets=sheets, font_config=font_config, pdf_variant=PDF_VARIANT)
-    # Written here: the fonts a document uses are known only once it is written (see used_fonts)
+    return html, document
+
+
+def _write(book, options, document) -> bytes:
     from .speedups import compress_in_threads, fast_page_references
     body = next((c for c in book.chapters if c.matter == "body"), None)
     body_start = _page_of(document, body.id) if body else len(document.pages)
     with fast_page_references(), compress_in_threads():  # the same bytes, sooner (bookgen/speedups.py)
-        raw = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
-                                 custom_metadata=False, finisher=finisher(body_start, length_pt(options.bleed)))
-    return html, document, raw
+        return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
+                                  custom_metadata=False, finisher=finisher(body_start, length_pt(options.bleed)))
 
 
 def blocks_to_push(book, document, root) -> list[str]:
@@ -242,6 +251,9 @@ def _selector(element, parents) -> str | None:
 
 
 PDF_VARIANT = "pdf/ua-1"
+# Each round of sending blocks on (to keep notes on their call's page) lays the whole book out again.
+MAX_PUSH_ROUNDS = 3
+MAX_LAYOUTS = MAX_PUSH_ROUNDS + 3
 CODE_TAGS = {"pre", "code", "kbd", "samp"}
 
 
