@@ -44,6 +44,12 @@ class Rendered:
     fonts: tuple = ()  # the font families really used, the book face first
     bleed_pt: float = 0.0  # bleed asked for, in points (BleedBox = TrimBox grown by it)
     moved_notes: list = field(default_factory=list)  # Problem (warnings): notes printed a page after their call
+    starts: list | None = None  # the page map, when the layout made it (bookgen/split_layout.py)
+    pages: int = 0  # how many pages
+
+    def __post_init__(self):
+        if self.document is not None:
+            self.pages = len(self.document.pages)
 
 
 def fetcher_for(book):
@@ -188,7 +194,7 @@ def _write(book, options, document) -> bytes:
                                   custom_metadata=False, finisher=finisher(body_start, length_pt(options.bleed)))
 
 
-def blocks_to_push(book, document, root) -> list[str]:
+def blocks_to_push(book, document, root, chapters=None) -> list[str]:
     """For each note printed on a later page than its call (and short enough to fit on a page), a selector
     for the last block that starts on the call's page: sending it on leaves room for the note."""
     where = {}
@@ -197,7 +203,7 @@ def blocks_to_push(book, document, root) -> list[str]:
             where.setdefault(anchor, i)
     heights, room = _note_heights(document)
     pages = set()
-    for chapter in book.chapters:
+    for chapter in book.chapters if chapters is None else chapters:
         for note in chapter.notes:
             call, text = where.get(note.ref_id), where.get(note.id)
             if call is not None and text is not None and call != text and heights.get(note.id, 0) <= room:
@@ -307,7 +313,7 @@ def _page_of(document, anchor: str) -> int:
     raise BookError(f"internal error: '{anchor}' is on no page")
 
 
-def check_notes(book, document, labels=None):
+def check_notes(book, document, labels=None, chapters=None):
     """Each footnote must be printed whole on the page of its call. WeasyPrint does not split a note: one taller
     than a page is pushed to the end and cut off (and can take the notes after it along), and one too tall for
     what is left of its page moves to a later page. Refuse notes that would be cut off or lost, saying which
@@ -320,7 +326,7 @@ def check_notes(book, document, labels=None):
             where.setdefault(anchor, i)
     heights, room = _note_heights(document)
     problems, moved = [], []
-    for chapter in book.chapters:
+    for chapter in book.chapters if chapters is None else chapters:
         for note in chapter.notes:
             call, text = where.get(note.ref_id), where.get(note.id)
             on = f"page {labels[call]}" if call is not None else "no page"
@@ -364,6 +370,8 @@ def _note_heights(document):
 
 
 def page_map(book, rendered: Rendered):
+    if rendered.starts is not None:
+        return rendered.starts
     ids = {c.id for c in book.chapters}
     return page_starts(rendered.document, rendered.html.etree_element, ids, rendered.labels)
 
@@ -371,6 +379,18 @@ def page_map(book, rendered: Rendered):
 def pdf_bytes(book, rendered: Rendered) -> bytes:
     """The finished PDF: written once, by the last layout (see _layout), with its page labels and boxes."""
     return rendered.raw_pdf
+
+
+def bleed_finisher(bleed_pt: float):
+    """A BleedBox exactly `bleed_pt` around the TrimBox (see finisher)."""
+    def finish(document, pdf):
+        import pydyf
+        for number in pdf.pages["Kids"][::3]:
+            page = pdf.objects[number]
+            left, bottom, right, top = (float(v) for v in page["TrimBox"])
+            b = bleed_pt
+            page["BleedBox"] = pydyf.Array([left - b, bottom - b, right + b, top + b])
+    return finish
 
 
 def finisher(body_start: int, bleed_pt: float):

@@ -1,0 +1,617 @@
+"""The print edition laid out in groups of chapters, in parallel processes, then joined into one PDF.
+
+Every chapter opens on a right-hand page, so the page breaks inside a group of chapters do not depend on the
+pages before it: each group is its own WeasyPrint document (the whole print HTML, with the other groups' top
+elements left empty and hidden, so that every selector matches as in the whole book). Only what CSS draws in
+the page margins depends on the groups before: the folio and the running heads. WeasyPrint draws the margins
+after it has broken the pages (weasyprint.layout.layout_document), so each group stops there, says how many
+pages it has (a barrier), and is told the page counter and the named strings it starts from; then it draws its
+margins and writes its PDF. The front matter (the contents needs every chapter's folio) is laid out last, with
+an empty stand-in for each chapter whose page counter is set to the chapter's folio; its pages before the first
+stand-in are kept. bookgen/join_pdf.py joins the PDFs (tags, outline, links between groups, page labels).
+
+A layout that cannot be split (chapters not opening on right-hand pages, `counter(pages)`, a target-counter or a
+running element across groups) raises `Unsupported`, and the book is laid out whole (write_pdf.render_print).
+"""
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+
+from .errors import BookError, Problem
+
+PLACEHOLDER_STYLE = "display: none !important"
+LEAD_STYLE = ("display: block !important; position: static !important; float: none !important; "
+              "height: 0 !important; margin: 0 !important; padding: 0 !important; border: 0 !important")
+GROUP_CHARS = 60_000  # about 8,000 words: a group is one chapter, or short chapters together up to this size
+
+
+class Unsupported(Exception):
+    """This book's layout cannot be split into groups; lay it out whole."""
+
+
+class Relayout(Exception):
+    def __init__(self, selectors):
+        super().__init__(selectors)
+        self.selectors = selectors
+
+
+@dataclass
+class Group:
+    index: int  # 0: the front matter
+    html: str
+    chapters: tuple  # the chapters laid out in this group (model objects)
+    first_id: str | None  # the element whose page is the group's first (body groups)
+    stubs: tuple = ()  # the front matter: ids of the chapters stood in for
+    key: str = ""  # hash of what the group's pagination depends on
+
+
+@dataclass
+class Paginated:
+    """What a group says at the barrier: enough to place the groups after it."""
+    index: int
+    start: int  # index (in the group's document) of its first page (the chapter opening)
+    blank: bool  # the page before `start` is a blank left page that can be kept
+    counters: list  # the page counter on each page of the group's document
+    strings: dict  # named string -> its last value on the group's pages
+    pages: int  # pages from `start` to the end
+
+
+@dataclass
+class Finish:
+    keep_blank: bool  # keep the blank left page before the opening (the group before ended on a right page)
+    counter_before: int  # the page counter of the book's page before the group's first kept page
+    strings: dict  # named strings carried from the pages before
+    global_start: int  # index in the book of the group's first kept page
+    body_start: int  # index in the book of folio 1 (labels)
+    stub_counters: dict = field(default_factory=dict)  # front matter: chapter id -> its page counter
+
+
+@dataclass
+class GroupResult:
+    index: int
+    pdf: bytes
+    pages: int
+    labels: list
+    starts: list  # pagemap.PageStart, indices in the book
+    anchor_counters: dict  # chapter id -> page counter on its first page
+    font_glyphs: dict  # font family -> glyphs used
+    warnings: list
+    moved: list  # Problem
+    counter_last: int
+    strings: dict
+
+
+def page_counters(counters: list, first: int, counter_before: int) -> list:
+    """The book's page counter on each page of a group's document from `first` on: the group counted its own
+    pages from 1; shift them to follow `counter_before`, until the group resets or sets the counter itself."""
+    out = []
+    delta = counter_before - (counters[first - 1] if first > 0 else 0)
+    previous = counters[first - 1] if first > 0 else 0
+    shifting = True
+    for value in counters[first:]:
+        if shifting and value != previous + 1:
+            shifting = False  # a counter-reset or counter-set of `page` on this page: its value is the book's
+        previous = value
+        out.append(value + delta if shifting else value)
+    return out
+
+
+# -- in a worker: one group ---------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _barrier(on_paginated):
+    """Call `on_paginated(context, page_boxes)` once WeasyPrint has broken the pages and before it draws the first
+    margin box (weasyprint.layout.layout_document)."""
+    import weasyprint.layout as layout
+
+    make_all_pages, make_margin_boxes = layout.make_all_pages, layout.make_margin_boxes
+    if not callable(make_all_pages) or not callable(make_margin_boxes):
+        raise Unsupported("this WeasyPrint has no page-breaking stage to stop at")
+    state = {"pages": None, "called": False}
+
+    def all_pages(context, root_box, html, pages):
+        made = []
+        for page in make_all_pages(context, root_box, html, pages):
+            made.append(page)
+            yield page
+        state["pages"] = made
+
+    def margin_boxes(context, page, page_state):
+        if not state["called"]:
+            state["called"] = True
+            on_paginated(context, state["pages"])
+        return make_margin_boxes(context, page, page_state)
+
+    layout.make_all_pages, layout.make_margin_boxes = all_pages, margin_boxes
+    try:
+        yield
+    finally:
+        layout.make_all_pages, layout.make_margin_boxes = make_all_pages, make_margin_boxes
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def _ids_on_pages(pages, wanted: set) -> dict:
+    """id -> index of the first page where an element with that id has a box."""
+    where = {}
+    for i, page in enumerate(pages):
+        for box in page.descendants():
+            name = box.style["anchor"]
+            if name in wanted and name not in where:
+                where[name] = i
+    return where
+
+
+def layout_group(book, options, group: Group, setup, barrier) -> GroupResult:
+    """Lay out one group; `barrier(paginated) -> Finish` is called once its pages are broken."""
+    from weasyprint import CSS, HTML
+
+    from . import write_pdf as W
+    from .pagemap import page_starts
+
+    css, page_css, fetcher, font_config = setup
+    collect = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collect)
+    try:
+        pushed: list[str] = []
+        for rounds in range(W.MAX_PUSH_ROUNDS + 1):
+            collect.messages.clear()
+            extra = "\n".join(f"{s} {{ break-before: page; }}" for s in pushed)
+            html = HTML(string=group.html, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
+            sheets = css[:2] + [CSS(string=page_css + extra, font_config=font_config)] + css[2:]
+            seen: dict = {}
+
+            def on_paginated(context, pages):
+                seen.update(_paginated(book, group, context, pages, pushed, rounds, barrier, html.etree_element))
+
+            try:
+                with _barrier(on_paginated):
+                    document = html.render(stylesheets=sheets, font_config=font_config, pdf_variant=W.PDF_VARIANT)
+            except Relayout as r:
+                pushed += r.selectors
+                continue
+            break
+        else:  # pragma: no cover - _paginated stops asking after MAX_PUSH_ROUNDS
+            raise BookError("internal error: the notes do not settle")
+        for message in collect.messages:
+            if "undefined anchor" in message or "running element" in message:
+                raise Unsupported(message)
+        finish, paginated = seen["finish"], seen["paginated"]
+        first = paginated.start - 1 if finish.keep_blank else paginated.start
+        kept = document.pages[first:] if group.index else document.pages[:paginated.start + paginated.pages]
+        n = len(kept)
+        labels = [W.roman(finish.global_start + i + 1) if finish.global_start + i < finish.body_start
+                  else str(finish.global_start + i - finish.body_start + 1) for i in range(n)]
+        # notes: the whole check, on this group's chapters, in this group's pages
+        moved = W.check_notes(book, _Pages(kept), labels, chapters=group.chapters)
+        starts = [s.__class__(**{**s.__dict__, "index": s.index + finish.global_start})
+                  for s in page_starts(_Pages(kept), html.etree_element, {c.id for c in group.chapters}, labels)]
+        # links to what another group lays out become references the join resolves
+        here = {name for page in kept for name in page.anchors}
+        for page in kept:
+            page.links[:] = [(("external", "bookgen-xref:" + target, rect, box)
+                              if kind == "internal" and target not in here else (kind, target, rect, box))
+                             for kind, target, rect, box in page.links]
+        part = document.copy(kept)
+        from .speedups import compress_in_threads, fast_page_references
+        with fast_page_references(), compress_in_threads(2):
+            pdf = part.write_pdf(pdf_variant=W.PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
+                                 custom_metadata=False, finisher=W.bleed_finisher(W.length_pt(options.bleed)))
+        glyphs: dict = {}
+        for font in part.fonts.values():
+            glyphs[font.family] = glyphs.get(font.family, 0) + len(font.to_unicode)
+        counters = seen["book_counters"]
+        anchors = {}  # a chapter's section has boxes on all its pages: its folio is that of the first
+        for i, page in enumerate(kept):
+            for c in group.chapters:
+                if c.id in page.anchors:
+                    anchors.setdefault(c.id, counters[i])
+        return GroupResult(group.index, pdf, n, labels, starts, anchors, glyphs, list(collect.messages), moved,
+                           counters[-1] if counters else finish.counter_before, seen["strings"])
+    finally:
+        logger.removeHandler(collect)
+
+
+class _Pages:
+    def __init__(self, pages):
+        self.pages = pages
+
+
+def _paginated(book, group, context, pages, pushed, rounds, barrier, root) -> dict:
+    """At the barrier: keep the notes on their calls' pages (or lay out again), say where the group begins, and
+    set the page counter and named strings it starts from."""
+    from . import write_pdf as W
+
+    # Notes printed after their call's page: send a block on and lay the group out again (write_pdf.render_print).
+    if rounds < W.MAX_PUSH_ROUNDS:
+        more = [s for s in W.blocks_to_push(book, _PageBoxes(pages), root, chapters=group.chapters)
+                if s not in pushed]
+        if more:
+            raise Relayout(more)
+    counters = [context.page_maker[i + 1][3][1].get("page", [0])[-1] for i in range(len(pages))]
+    if group.index:
+        where = _ids_on_pages(pages, {group.first_id})
+        start = where.get(group.first_id)
+        if start is None or start == 0 or pages[start].page_type.side != "right":
+            raise Unsupported(f"#{group.first_id} does not open on a right-hand page after a page break")
+        blank = start >= 2 and pages[start - 1].page_type.blank
+        count = len(pages) - start
+    else:
+        where = _ids_on_pages(pages, set(group.stubs[:1]))
+        start, blank = 0, False
+        end = where.get(group.stubs[0], len(pages)) if group.stubs else len(pages)
+        while end > 1 and pages[end - 1].page_type.blank:
+            end -= 1  # a blank page before the first chapter is the first chapter group's
+        count = end
+    first_page = (start - 1 if blank else start) + 1  # WeasyPrint numbers pages from 1
+    strings = {}
+    for name, by_page in context.string_set.items():
+        on = [n for n in by_page if n >= first_page and by_page[n]]
+        if on:
+            strings[name] = by_page[max(on)][-1]
+    paginated = Paginated(group.index, start, blank, counters, strings, count)
+    finish = barrier(paginated)
+    if finish.keep_blank and not blank:
+        raise Unsupported("a chapter group ends on a right-hand page and the next has no blank page before it")
+    first = start - 1 if finish.keep_blank else start
+    book_counters = page_counters(counters, first, finish.counter_before) if group.index else counters[:count]
+    for i, value in enumerate(book_counters):
+        values = context.page_maker[first + i + 1][3][1]
+        if "page" in values:
+            values["page"][-1] = value
+    carried = dict(finish.strings)
+    if carried:
+        lookup = context.get_string_set_for
+
+        def string_for(page, name, keyword="first"):
+            value = lookup(page, name, keyword)
+            if value == () and keyword not in ("first-except", "all-once") and name in carried:
+                return (carried[name],)
+            return value
+        context.get_string_set_for = string_for
+    return {"finish": finish, "paginated": paginated, "book_counters": book_counters,
+            "strings": {**carried, **strings}}
+
+
+class _PageBoxes:
+    """Page boxes (not yet with margins) seen as write_pdf's helpers see a document's pages."""
+    def __init__(self, boxes):
+        self.pages = [_PageBox(b) for b in boxes]
+
+
+class _PageBox:
+    def __init__(self, box):
+        self._page_box = box
+        self._anchors = None
+
+    @property
+    def anchors(self):
+        if self._anchors is None:
+            self._anchors = {}
+            for box in self._page_box.descendants():
+                name = box.style["anchor"]  # as weasyprint.anchors.gather_anchors: boxes that are anchors
+                if name:
+                    self._anchors.setdefault(name, None)
+        return self._anchors
+
+
+# -- the groups ---------------------------------------------------------------------------------------------------
+
+def make_groups(book, html_text: str, group_chars: int = GROUP_CHARS) -> list[Group]:
+    """The front matter, then consecutive body and back chapters grouped up to `group_chars` of HTML each."""
+    from lxml import etree
+    from lxml import html as lhtml
+
+    root = lhtml.document_fromstring(html_text)
+    body = root.find("body")
+    children = [c for c in body if isinstance(c.tag, str)]
+    by_id = {c.get("id"): i for i, c in enumerate(children) if c.get("id")}
+    later = [c for c in book.chapters if c.matter != "front"]
+    if not later:
+        raise Unsupported("no body chapters")
+    if any(c.id not in by_id for c in later):
+        raise Unsupported("chapters are not top elements of the body")
+    positions = [by_id[c.id] for c in later]
+    if positions != sorted(positions):
+        raise Unsupported("chapters out of order")
+    sizes = [len(etree.tostring(c)) for c in children]
+    # runs of top elements: [0, first chapter) is the front matter; a group starts at a chapter
+    runs, current, acc = [], [], 0
+    for n, (chapter, pos) in enumerate(zip(later, positions)):
+        end = positions[n + 1] if n + 1 < len(positions) else len(children)
+        size = sum(sizes[pos:end])
+        if current and acc + size > group_chars:
+            runs.append(current)
+            current, acc = [], 0
+        current.append((chapter, pos, end))
+        acc += size
+    if current:
+        runs.append(current)
+
+    head = lhtml.tostring(root.find("head"), encoding="unicode")
+    html_open = _open_tag(root)
+    body_open = _open_tag(body)
+
+    def document(keep: range, lead: bool, stubs: dict | None = None) -> str:
+        parts = ["<!DOCTYPE html>\n", html_open, head, body_open]
+        lead_done = not lead
+        for i, child in enumerate(children):
+            if i in keep:
+                parts.append(lhtml.tostring(child, encoding="unicode"))
+            elif stubs is not None and child.get("id") in stubs:
+                parts.append(_empty(child, f"page: {stubs[child.get('id')]} !important", keep_id=True))
+            elif not lead_done:
+                parts.append(_empty(child, LEAD_STYLE))
+                lead_done = True
+            else:
+                parts.append(_empty(child, PLACEHOLDER_STYLE))
+        parts.append("</body></html>")
+        return "".join(parts)
+
+    groups = []
+    stubs = {c.id: f"bookgen-stub-{n}" for n, c in enumerate(later)}
+    groups.append(Group(0, document(range(0, positions[0]), False, stubs),
+                        tuple(c for c in book.chapters if c.matter == "front"), None, tuple(stubs)))
+    for n, run in enumerate(runs, start=1):
+        keep = range(run[0][1], run[-1][2])
+        groups.append(Group(n, document(keep, lead=run[0][1] > 0), tuple(c for c, _, _ in run), run[0][0].id))
+    for g in groups:
+        g.key = hashlib.sha256(g.html.encode("utf-8")).hexdigest()
+    return groups
+
+
+def _open_tag(element) -> str:
+    from markupsafe import escape
+    attrs = "".join(f' {k}="{escape(v)}"' for k, v in element.attrib.items())
+    return f"<{element.tag}{attrs}>"
+
+
+def _empty(element, style: str, keep_id: bool = False) -> str:
+    from markupsafe import escape
+    attrs = {k: v for k, v in element.attrib.items() if keep_id or k != "id"}
+    attrs["style"] = style
+    text = "".join(f' {k}="{escape(v)}"' for k, v in attrs.items())
+    return f"<{element.tag}{text}></{element.tag}>"
+
+
+def stub_css(stub_counters: dict, stubs: dict) -> str:
+    return "".join(f"@page {stubs[i]} {{ counter-reset: page {v}; }}\n" for i, v in stub_counters.items())
+
+
+# -- the whole book -----------------------------------------------------------------------------------------------
+
+def _setup(book, options, css_texts, extra_css: str = ""):
+    """What a process needs to lay out groups: parsed stylesheets, the page CSS, the URL fetcher, fonts."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    from . import write_pdf as W
+    fetcher = W.fetcher_for(book)
+    font_config = FontConfiguration()
+    css = [CSS(string=text, base_url=str(path.parent) + os.sep, url_fetcher=fetcher, font_config=font_config)
+           for path, text in css_texts]
+    return css, css_texts.page_css + extra_css, fetcher, font_config
+
+
+class _Sheets(list):
+    page_css = ""
+
+
+class _Chain:
+    """The book so far, group by group: pages, page counter and named strings at the end of what is placed."""
+    def __init__(self, front: GroupResult | None, front_paginated: Paginated | None):
+        self.pages = front_paginated.pages if front_paginated else 0
+        self.counter = front.counter_last if front else 0
+        self.strings = dict(front.strings) if front else {}
+        self.body_start = None
+        self.paginated: dict = {}  # group index -> Paginated
+        self.finishes: dict = {}  # group index -> Finish
+        self.next = 1  # the next group to place
+
+    def place(self):
+        """Finish every group whose groups before are all placed; returns {index: Finish} for the new ones."""
+        out = {}
+        while self.next in self.paginated:
+            p = self.paginated[self.next]
+            keep_blank = self.pages % 2 == 1  # the book so far ends on a right-hand page
+            if self.body_start is None:
+                self.body_start = self.pages + keep_blank
+            finish = Finish(keep_blank, self.counter, dict(self.strings), self.pages, self.body_start)
+            first = p.start - 1 if keep_blank else p.start
+            counters = page_counters(p.counters, first, self.counter)
+            self.counter = counters[-1] if counters else self.counter
+            self.strings.update(p.strings)
+            self.pages += p.pages + keep_blank
+            self.finishes[self.next] = out[self.next] = finish
+            self.next += 1
+        return out
+
+
+def render_split(book, options, jobs: int = 1):
+    """Lay out the print edition in groups (in `jobs` processes) and join them; write_pdf.Rendered."""
+    from io import BytesIO
+
+    from . import write_pdf as W
+    from .join_pdf import join_pdfs
+
+    sheets = _Sheets((path, path.read_text(encoding="utf-8")) for path in W.stylesheets(book))
+    if any(re.search(r"counter\(\s*pages\s*[,)]", text) for _, text in sheets):
+        raise Unsupported("counter(pages) needs the whole book")
+    setup = _setup(book, options, sheets)  # the stylesheets parse before the pages: their errors come first
+    css, _, fetcher, font_config = setup
+    fonts = W.probe_fonts(book, css, fetcher, font_config)
+    html_text, page_css = W.print_html(book, options, fonts=W.font_names(fonts))
+    sheets.page_css = page_css
+    setup = (css, page_css, fetcher, font_config)
+    groups = make_groups(book, html_text)
+    if len(groups) < 2:
+        raise Unsupported("one group")
+    stub_names = dict(zip(groups[0].stubs, (f"bookgen-stub-{n}" for n in range(len(groups[0].stubs)))))
+
+    def front_setup(counters):
+        return (css, page_css + stub_css(counters, stub_names), fetcher, font_config)
+
+    def front_barrier(p: Paginated) -> Finish:
+        return Finish(False, 0, {}, 0, p.pages)
+
+    front_paginated = {}
+
+    def front_first(p):
+        front_paginated["p"] = p
+        return front_barrier(p)
+
+    guess = {c: 1 for c in groups[0].stubs}
+    jobs = max(1, min(jobs, len(groups) - 1))
+    if jobs == 1:
+        front = layout_group(book, options, groups[0], front_setup(guess), front_first)
+        chain = _Chain(front, front_paginated["p"])
+        results = {}
+        for group in groups[1:]:
+            def barrier(p, chain=chain):
+                chain.paginated[p.index] = p
+                return chain.place()[p.index]
+            results[group.index] = layout_group(book, options, group, setup, barrier)
+            gc.collect()
+    else:
+        results, front, chain = _in_processes(book, options, groups, setup, jobs,
+                                              lambda: layout_group(book, options, groups[0], front_setup(guess),
+                                                                   front_first), front_paginated)
+    body = [results[g.index] for g in groups[1:]]
+    # the front matter again, with every chapter's folio in the contents and the fonts the book really uses
+    counters = {c: r.anchor_counters[c] for r in body for c in r.anchor_counters}
+    for _ in range(3):
+        glyphs: dict = {}
+        for r in [*body, front]:
+            for family, n in r.font_glyphs.items():
+                glyphs[family] = glyphs.get(family, 0) + n
+        used = (max(glyphs, key=lambda f: (glyphs[f], f)),) if glyphs else ()
+        used += tuple(sorted(f for f in glyphs if f not in used))
+        if used != fonts:
+            fonts = used
+            html_text, _ = W.print_html(book, options, fonts=W.font_names(fonts))
+            groups[0] = make_groups(book, html_text)[0]
+        elif all(counters.get(c) == guess.get(c) for c in counters):
+            break
+        guess = counters
+        final = {}
+
+        def front_again(p):
+            final["p"] = p
+            return front_barrier(p)
+        front = layout_group(book, options, groups[0], front_setup(counters), front_again)
+        if final["p"].pages != front_paginated["p"].pages:
+            raise Unsupported("the front matter's length depends on the folios in its contents")
+    else:
+        raise BookError("internal error: the fonts of the front matter do not settle")
+    out = BytesIO()
+    unresolved = join_pdfs([front.pdf] + [r.pdf for r in body], out, body_start=chain.body_start,
+                           bleed_pt=W.length_pt(options.bleed) if options.bleed or options.crop_marks else None)
+    warnings = list(dict.fromkeys(m for r in [front, *body] for m in r.warnings))
+    warnings += [f"No anchor #{name} for internal URI reference" for name in unresolved or ()]
+    labels = front.labels + [label for r in body for label in r.labels]
+    starts = front.starts + [s for r in body for s in r.starts]
+    moved = [m for r in [front, *body] for m in r.moved]
+    return W.Rendered(None, None, chain.body_start, labels, warnings, out.getvalue(), fonts,
+                      W.length_pt(options.bleed), moved, starts=starts, pages=len(labels))
+
+
+def _in_processes(book, options, groups, setup, jobs, front_layout, front_paginated):
+    """Lay out the chapter groups in `jobs` forked processes; the front matter here, meanwhile."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    ctx = multiprocessing.get_context("fork")
+    workers = []
+    for _ in range(jobs):
+        parent_end, child_end = ctx.Pipe()
+        process = ctx.Process(target=_worker, args=(child_end, book, options, groups, setup), daemon=True)
+        process.start()
+        child_end.close()
+        workers.append((process, parent_end))
+    try:
+        todo = [g.index for g in groups[1:]]
+        busy: dict = {}  # connection -> group index
+        for _, conn in workers:
+            if todo:
+                busy[conn] = todo.pop(0)
+                conn.send(busy[conn])
+        front = front_layout()
+        chain = _Chain(front, front_paginated["p"])
+        waiting: dict = {}  # group index -> connection
+        results = {}
+        while len(results) < len(groups) - 1:
+            for conn in wait(list(busy)):
+                try:
+                    kind, value = conn.recv()
+                except EOFError:
+                    raise BookError("internal error: a layout process stopped") from None
+                if kind == "paginated":
+                    chain.paginated[value.index] = value
+                    waiting[value.index] = conn
+                    for index, finish in chain.place().items():
+                        waiting.pop(index).send(finish)
+                elif kind == "done":
+                    results[value.index] = value
+                    del busy[conn]
+                    if todo:
+                        busy[conn] = todo.pop(0)
+                        conn.send(busy[conn])
+                elif kind == "unsupported":
+                    raise Unsupported(value)
+                elif kind == "problems":
+                    raise BookError(value)
+                else:
+                    raise value
+        return results, front, chain
+    finally:
+        for process, conn in workers:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+            conn.close()
+        for process, _ in workers:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+
+
+def _worker(conn, book, options, groups, setup):
+    import signal
+    import traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    while True:
+        try:
+            index = conn.recv()
+        except EOFError:
+            return
+        if index is None:
+            return
+
+        def barrier(p):
+            conn.send(("paginated", p))
+            return conn.recv()
+        try:
+            result = layout_group(book, options, groups[index], setup, barrier)
+            conn.send(("done", result))
+        except Unsupported as e:
+            conn.send(("unsupported", str(e)))
+        except BookError as e:
+            conn.send(("problems", e.problems))
+        except Exception:
+            conn.send(("error", BookError(f"internal error in a layout process:\n{traceback.format_exc()}")))
+        gc.collect()
