@@ -29,6 +29,7 @@ class BuildOptions:
     strict: bool = False
     check: bool = False  # --check: EPUBCheck on the EPUB, fonts/tags/outline of the PDF (bookgen/check.py)
     force: bool = False  # rebuild even when nothing changed
+    jobs: int | None = None  # processes laying out chapter groups (None: one per core; 0: the book as one document)
 
 
 @dataclass
@@ -39,6 +40,7 @@ class BuildResult:
     pages: int = 0
     checks: list = field(default_factory=list)  # check.CheckResult, when options.check
     cached: bool = False  # nothing changed: the outputs of the last build were kept
+    layout: dict = field(default_factory=dict)  # how the print edition was laid out (chapter groups or one document)
 
 
 def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage, seconds, detail: None) -> BuildResult:
@@ -84,7 +86,7 @@ def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage,
 
 def _build(options: BuildOptions, progress, done) -> BuildResult:
     from .load_book import load_book
-    from .write_pdf import PrintOptions, page_map, pdf_bytes, render_print
+    from .write_pdf import PrintOptions, lay_out, page_map, pdf_bytes
 
     result = BuildResult()
     out = Path(options.out)
@@ -109,9 +111,12 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     if options.strict and css_warnings:
         raise BookError(book.warnings + tuple(css_warnings))
     # The EPUB carries the print page numbers, so both editions need the laid-out print edition.
-    rendered = timed("layout", render_print, book, PrintOptions(options.bleed, options.crop_marks),
-                     detail=lambda r: f"{len(r.document.pages)} pages")
-    result.pages = len(rendered.document.pages)
+    from .group_cache import FOLDER
+    rendered = timed("layout", lay_out, book, PrintOptions(options.bleed, options.crop_marks), options.jobs,
+                     out / FOLDER, not options.force, detail=layout_detail)
+    result.pages = rendered.pages
+    group_cache = rendered.group_cache
+    result.layout = rendered.split or {"one document": rendered.whole_because or "--jobs 0"}
     known = {w.source_message for w in css_warnings}
     layout_warnings = [layout_problem(book, m, options.strict)
                        for m in dict.fromkeys(rendered.warnings) if m not in known]  # each message once
@@ -148,6 +153,8 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     except OSError as e:
         raise BookError(Problem(e.filename or out, f"cannot write the output: {e.strerror or e}", None,
                                 "check that the output folder is writable and not in the way")) from None
+    if group_cache is not None:
+        group_cache.flush()  # the layout of each chapter group, for the next build
     return result
 
 
@@ -194,6 +201,16 @@ def layout_problem(book, message: str, strict: bool) -> Problem:
                                "prints a box", text.count("\n", 0, at) + 1,
                                "install a font that has it, or name one in the book's stylesheet", warning=not strict)
     return Problem(None, f"WeasyPrint: {message}", None, None, warning=not strict)
+
+
+def layout_detail(rendered) -> str:
+    if rendered.split:
+        s = rendered.split
+        how = f"{s['laid_out']} laid out in {s['processes']} process{'es' if s['processes'] != 1 else ''}" \
+            if s["laid_out"] else "all from the last build"
+        groups = s["groups"] - 1
+        return f"{rendered.pages} pages; the front matter and {groups} chapter group{'s' if groups != 1 else ''}, {how}"
+    return f"{rendered.pages} pages, as one document" + (f" ({rendered.whole_because})" if rendered.whole_because else "")
 
 
 def describe(book) -> str:

@@ -22,7 +22,7 @@ VERSION = 1
 PROJECT = Path(__file__).resolve().parent.parent
 # Libraries whose version changes the outputs (layout, hyphenation, PDF and EPUB writing, Markdown).
 LIBRARIES = ("weasyprint", "pydyf", "tinycss2", "tinyhtml5", "pyphen", "fontTools", "ebooklib", "markdown_it",
-             "mdit_py_plugins", "jinja2", "lxml", "PIL", "pypdfium2")
+             "mdit_py_plugins", "jinja2", "lxml", "PIL", "pypdfium2", "pikepdf")
 SKIP_DIRS = {"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache", "node_modules"}
 
 
@@ -42,11 +42,13 @@ def _files(root: Path, exclude: tuple = ()) -> list[Path]:
     return out
 
 
-def _hash_tree(h, label: str, root: Path, exclude: tuple = ()) -> float:
+def _hash_tree(h, label: str, root: Path, exclude: tuple = (), skip_suffixes: tuple = ()) -> float:
     """Feed names and contents of a folder's files to `h`; return the newest modification time."""
     newest = 0.0
     h.update(f"[{label}]\0".encode())
     for path in _files(root, exclude):
+        if path.suffix.lower() in skip_suffixes:
+            continue
         st = path.stat()
         newest = max(newest, st.st_mtime)
         h.update(str(path.relative_to(root)).encode("utf-8", "surrogateescape") + b"\0")
@@ -56,12 +58,13 @@ def _hash_tree(h, label: str, root: Path, exclude: tuple = ()) -> float:
     return newest
 
 
-def inputs_digest(book: Path, out: Path, project: Path = PROJECT) -> dict:
-    """What every format depends on: {'inputs': hex digest, 'newest': newest mtime of the book's files}."""
+def inputs_digest(book: Path, out: Path, project: Path = PROJECT, skip_suffixes: tuple = ()) -> dict:
+    """What every format depends on: {'inputs': hex digest, 'newest': newest mtime of the book's files}.
+    `skip_suffixes`: book files left out (the layout of a chapter group reads its Markdown only as HTML)."""
     h = hashlib.sha256()
     h.update(f"bookgen-cache {VERSION} python {sys.version_info[:2]}\0".encode())
     book, out = Path(book).resolve(), Path(out).resolve()
-    newest = _hash_tree(h, "book", book, exclude=(out,))
+    newest = _hash_tree(h, "book", book, exclude=(out,), skip_suffixes=skip_suffixes)
     for label in ("templates", "styles"):
         _hash_tree(h, label, project / label)
     code = project / "bookgen"

@@ -27,6 +27,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", action="store_true",
                    help="rebuild whenever a file in the book, templates/ or styles/ changes (Ctrl-C stops)")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed since the last build")
+    p.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="processes that lay out chapters at once (default: one per core; 0: the book as one "
+                        "document, in this process)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors and warnings")
     p.add_argument("--verbose", "-v", action="store_true", help="print more about each stage")
     p.add_argument("--debug", action="store_true", help="show a traceback on errors")
@@ -47,11 +50,14 @@ def main(argv=None) -> int:
     if args.bleed and not _is_length(args.bleed):
         print(f"error: --bleed {args.bleed}: give a length like 3mm or 0.125in", file=sys.stderr)
         return 2
+    if args.jobs is not None and args.jobs < 0:
+        print(f"error: --jobs {args.jobs}: give 0 or more processes", file=sys.stderr)
+        return 2
     from .build import BuildOptions
 
     options = BuildOptions(book=args.book, out=args.out, formats=formats, page_size=args.page_size,
                            bleed=args.bleed, crop_marks=args.crop_marks, strict=args.strict,
-                           check=args.check, force=args.force)
+                           check=args.check, force=args.force, jobs=args.jobs)
     level = 0 if args.quiet else 2 if args.verbose else 1
     if args.watch:
         from .watch import watch

@@ -16,12 +16,14 @@ running element across groups) raises `Unsupported`, and the book is laid out wh
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import logging
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .errors import BookError, Problem
 
@@ -311,8 +313,9 @@ class _PageBox:
 
 # -- the groups ---------------------------------------------------------------------------------------------------
 
-def make_groups(book, html_text: str, group_chars: int = GROUP_CHARS) -> list[Group]:
+def make_groups(book, html_text: str, group_chars: int | None = None) -> list[Group]:
     """The front matter, then consecutive body and back chapters grouped up to `group_chars` of HTML each."""
+    group_chars = GROUP_CHARS if group_chars is None else group_chars
     from lxml import etree
     from lxml import html as lhtml
 
@@ -343,11 +346,18 @@ def make_groups(book, html_text: str, group_chars: int = GROUP_CHARS) -> list[Gr
         runs.append(current)
 
     head = lhtml.tostring(root.find("head"), encoding="unicode")
+    # The dates change with every edit; they reach the PDF's metadata, which the join takes from the front
+    # matter, so a chapter group does without them (and keeps its cached layout after an edit elsewhere).
+    dated = root.find("head")
+    for meta in list(dated):
+        if meta.tag == "meta" and (meta.get("name") or "").lower() in ("dcterms.modified", "dcterms.created"):
+            dated.remove(meta)
+    group_head = lhtml.tostring(dated, encoding="unicode")
     html_open = _open_tag(root)
     body_open = _open_tag(body)
 
     def document(keep: range, lead: bool, stubs: dict | None = None) -> str:
-        parts = ["<!DOCTYPE html>\n", html_open, head, body_open]
+        parts = ["<!DOCTYPE html>\n", html_open, head if stubs is not None else group_head, body_open]
         lead_done = not lead
         for i, child in enumerate(children):
             if i in keep:
@@ -411,22 +421,53 @@ class _Sheets(list):
     page_css = ""
 
 
-class _Chain:
-    """The book so far, group by group: pages, page counter and named strings at the end of what is placed."""
-    def __init__(self, front: GroupResult | None, front_paginated: Paginated | None):
-        self.pages = front_paginated.pages if front_paginated else 0
-        self.counter = front.counter_last if front else 0
-        self.strings = dict(front.strings) if front else {}
-        self.body_start = None
+class _Plan:
+    """Which groups are placed in the book, which are laid out, which come from the cache."""
+
+    def __init__(self, groups, cache, base_key):
+        self.groups, self.cache = groups, cache
         self.paginated: dict = {}  # group index -> Paginated
         self.finishes: dict = {}  # group index -> Finish
+        self.results: dict = {}  # group index -> GroupResult
+        self.todo: list = []  # groups to lay out, in order
+        self.claimed: set = set()  # groups being laid out, or laid out
+        self.laid_out = 0  # groups laid out by this build (the others came from the cache)
         self.next = 1  # the next group to place
+        self.front = None
+        for g in groups:
+            g.key = cache.key("group", g.html, base_key)
+        for g in groups[1:]:
+            hit = cache.get(g.key)
+            if hit:
+                self.paginated[g.index] = Paginated(**hit)
+            else:
+                self.todo.append(g.index)
+
+    def set_front(self, pages: int, counter: int, strings: dict):
+        self.pages, self.counter, self.strings, self.body_start = pages, counter, dict(strings), None
+        self.front = True
+        self.place()
+
+    def on_paginated(self, p: Paginated):
+        if p.index not in self.paginated:
+            self.paginated[p.index] = p
+            self.cache.put(self.groups[p.index].key, dataclasses.asdict(p))
+        self.place()
+
+    def on_done(self, r: GroupResult):
+        self.laid_out += 1
+        self.results[r.index] = r
+        self.cache.put(self.result_key(r.index), dataclasses.asdict(r))
+
+    def result_key(self, index):
+        return self.cache.key(self.groups[index].key, dataclasses.asdict(self.finishes[index]))
 
     def place(self):
-        """Finish every group whose groups before are all placed; returns {index: Finish} for the new ones."""
-        out = {}
+        """Place every group whose groups before are all placed; take from the cache what it has."""
+        if self.front is None:
+            return
         while self.next in self.paginated:
-            p = self.paginated[self.next]
+            index, p = self.next, self.paginated[self.next]
             keep_blank = self.pages % 2 == 1  # the book so far ends on a right-hand page
             if self.body_start is None:
                 self.body_start = self.pages + keep_blank
@@ -436,16 +477,38 @@ class _Chain:
             self.counter = counters[-1] if counters else self.counter
             self.strings.update(p.strings)
             self.pages += p.pages + keep_blank
-            self.finishes[self.next] = out[self.next] = finish
+            self.finishes[index] = finish
             self.next += 1
-        return out
+            if index in self.todo or index in self.claimed:
+                continue
+            hit = self.cache.get(self.result_key(index))
+            if hit:
+                self.results[index] = _result(hit)
+            else:
+                self.todo.insert(0, index)  # placed: it will not wait at the barrier
+
+    def take(self) -> int:
+        index = self.todo.pop(0)
+        self.claimed.add(index)
+        return index
 
 
-def render_split(book, options, jobs: int = 1):
-    """Lay out the print edition in groups (in `jobs` processes) and join them; write_pdf.Rendered."""
+def _result(data: dict) -> GroupResult:
+    from .pagemap import PageStart
+    data = dict(data)
+    data["starts"] = [PageStart(**s) for s in data["starts"]]
+    data["moved"] = [Problem(**m) for m in data["moved"]]
+    return GroupResult(**data)
+
+
+def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool = True):
+    """Lay out the print edition in groups (in `jobs` processes) and join them; write_pdf.Rendered.
+    `cache_dir`: where to keep each group's layout for the next build (bookgen/group_cache.py)."""
     from io import BytesIO
 
     from . import write_pdf as W
+    from .cache import inputs_digest
+    from .group_cache import GroupCache
     from .join_pdf import join_pdfs
 
     sheets = _Sheets((path, path.read_text(encoding="utf-8")) for path in W.stylesheets(book))
@@ -455,47 +518,73 @@ def render_split(book, options, jobs: int = 1):
     css, _, fetcher, font_config = setup
     fonts = W.probe_fonts(book, css, fetcher, font_config)
     html_text, page_css = W.print_html(book, options, fonts=W.font_names(fonts))
-    sheets.page_css = page_css
     setup = (css, page_css, fetcher, font_config)
     groups = make_groups(book, html_text)
     if len(groups) < 2:
         raise Unsupported("one group")
+    environment = ""
+    if cache_dir is not None:
+        environment = inputs_digest(book.root, Path(cache_dir).parent, skip_suffixes=(".md", ".markdown"))["inputs"]
+    cache = GroupCache(cache_dir, environment, read=read_cache)
+    base_key = [[str(path), text] for path, text in sheets] + [page_css]
+    plan = _Plan(groups, cache, base_key)
     stub_names = dict(zip(groups[0].stubs, (f"bookgen-stub-{n}" for n in range(len(groups[0].stubs)))))
 
-    def front_setup(counters):
-        return (css, page_css + stub_css(counters, stub_names), fetcher, font_config)
+    front_layouts: list = []
 
-    def front_barrier(p: Paginated) -> Finish:
-        return Finish(False, 0, {}, 0, p.pages)
+    def lay_out_front(counters):
+        """The front matter, with each chapter's stand-in at its folio; and how long it is."""
+        key = cache.key(groups[0].key, counters)
+        hit = cache.get(key)
+        if hit:
+            return _result({k: v for k, v in hit.items() if k != "front_pages"}), hit["front_pages"]
+        seen = {}
 
-    front_paginated = {}
+        def barrier(p):
+            seen["p"] = p
+            return Finish(False, 0, {}, 0, p.pages)
+        front_setup = (css, page_css + stub_css(counters, stub_names), fetcher, font_config)
+        result = layout_group(book, options, groups[0], front_setup, barrier)
+        front_layouts.append(1)
+        cache.put(key, {**dataclasses.asdict(result), "front_pages": seen["p"].pages})
+        return result, seen["p"].pages
 
-    def front_first(p):
-        front_paginated["p"] = p
-        return front_barrier(p)
+    # The front matter's length and the named strings it sets, with the folios of the last build (or 1s).
+    front_key = cache.key("folios", groups[0].stubs, base_key)  # not the front matter's HTML: it has the date
+    guess = (cache.get(front_key) or {}).get("counters") or {c: 1 for c in groups[0].stubs}
 
-    guess = {c: 1 for c in groups[0].stubs}
-    jobs = max(1, min(jobs, len(groups) - 1))
-    if jobs == 1:
-        front = layout_group(book, options, groups[0], front_setup(guess), front_first)
-        chain = _Chain(front, front_paginated["p"])
-        results = {}
-        for group in groups[1:]:
-            def barrier(p, chain=chain):
-                chain.paginated[p.index] = p
-                return chain.place()[p.index]
-            results[group.index] = layout_group(book, options, group, setup, barrier)
-            gc.collect()
+    def first_front():
+        """(the front matter laid out with the guessed folios or None, its length); the groups can be placed."""
+        state_key = cache.key(groups[0].key, "state")
+        state = cache.get(state_key)
+        if state:
+            plan.set_front(state["pages"], state["counter"], state["strings"])
+            return None, state["pages"]
+        front, pages = lay_out_front(guess)
+        cache.put(state_key, {"pages": pages, "counter": front.counter_last, "strings": front.strings})
+        plan.set_front(pages, front.counter_last, front.strings)
+        return front, pages
+
+    jobs = max(1, min(jobs, len(plan.todo)))
+    if len(plan.todo) and jobs > 1:
+        front, front_pages = _in_processes(book, options, groups, setup, jobs, plan, first_front)
     else:
-        results, front, chain = _in_processes(book, options, groups, setup, jobs,
-                                              lambda: layout_group(book, options, groups[0], front_setup(guess),
-                                                                   front_first), front_paginated)
-    body = [results[g.index] for g in groups[1:]]
-    # the front matter again, with every chapter's folio in the contents and the fonts the book really uses
+        front, front_pages = first_front()
+        while plan.todo:
+            index = plan.take()
+
+            def barrier(p):
+                plan.on_paginated(p)
+                return plan.finishes[p.index]
+            plan.on_done(layout_group(book, options, groups[index], setup, barrier))
+            gc.collect()
+    body = [plan.results[g.index] for g in groups[1:]]
+    # The front matter again, with every chapter's folio in the contents and the fonts the book really uses.
     counters = {c: r.anchor_counters[c] for r in body for c in r.anchor_counters}
-    for _ in range(3):
+    front_counters = guess if front is not None else None
+    for _ in range(4):
         glyphs: dict = {}
-        for r in [*body, front]:
+        for r in [*body, front] if front is not None else body:
             for family, n in r.font_glyphs.items():
                 glyphs[family] = glyphs.get(family, 0) + n
         used = (max(glyphs, key=lambda f: (glyphs[f], f)),) if glyphs else ()
@@ -504,33 +593,31 @@ def render_split(book, options, jobs: int = 1):
             fonts = used
             html_text, _ = W.print_html(book, options, fonts=W.font_names(fonts))
             groups[0] = make_groups(book, html_text)[0]
-        elif all(counters.get(c) == guess.get(c) for c in counters):
+            groups[0].key = cache.key("group", groups[0].html, base_key)
+        elif front is not None and counters == front_counters:
             break
-        guess = counters
-        final = {}
-
-        def front_again(p):
-            final["p"] = p
-            return front_barrier(p)
-        front = layout_group(book, options, groups[0], front_setup(counters), front_again)
-        if final["p"].pages != front_paginated["p"].pages:
+        front, pages = lay_out_front(counters)
+        front_counters = counters
+        if pages != front_pages:
             raise Unsupported("the front matter's length depends on the folios in its contents")
     else:
         raise BookError("internal error: the fonts of the front matter do not settle")
+    cache.put(front_key, {"counters": counters})
     out = BytesIO()
-    unresolved = join_pdfs([front.pdf] + [r.pdf for r in body], out, body_start=chain.body_start,
-                           bleed_pt=W.length_pt(options.bleed) if options.bleed or options.crop_marks else None)
+    unresolved = join_pdfs([front.pdf] + [r.pdf for r in body], out, body_start=plan.body_start)
     warnings = list(dict.fromkeys(m for r in [front, *body] for m in r.warnings))
     warnings += [f"No anchor #{name} for internal URI reference" for name in unresolved or ()]
     labels = front.labels + [label for r in body for label in r.labels]
     starts = front.starts + [s for r in body for s in r.starts]
     moved = [m for r in [front, *body] for m in r.moved]
-    return W.Rendered(None, None, chain.body_start, labels, warnings, out.getvalue(), fonts,
-                      W.length_pt(options.bleed), moved, starts=starts, pages=len(labels))
+    return W.Rendered(None, None, plan.body_start, labels, warnings, out.getvalue(), fonts,
+                      W.length_pt(options.bleed), moved, starts=starts, pages=len(labels), group_cache=cache,
+                      split={"groups": len(groups), "laid_out": plan.laid_out + bool(front_layouts),
+                             "front_layouts": len(front_layouts), "processes": jobs if plan.laid_out else 0})
 
 
-def _in_processes(book, options, groups, setup, jobs, front_layout, front_paginated):
-    """Lay out the chapter groups in `jobs` forked processes; the front matter here, meanwhile."""
+def _in_processes(book, options, groups, setup, jobs, plan, first_front):
+    """Lay out the groups in `plan.todo` in `jobs` forked processes; the front matter here, meanwhile."""
     import multiprocessing
     from multiprocessing.connection import wait
 
@@ -543,40 +630,48 @@ def _in_processes(book, options, groups, setup, jobs, front_layout, front_pagina
         child_end.close()
         workers.append((process, parent_end))
     try:
-        todo = [g.index for g in groups[1:]]
+        idle = [conn for _, conn in workers]
         busy: dict = {}  # connection -> group index
-        for _, conn in workers:
-            if todo:
-                busy[conn] = todo.pop(0)
+        waiting: dict = {}  # group index -> connection, at the barrier
+
+        def dispatch():
+            while idle and plan.todo:
+                conn = idle.pop(0)
+                busy[conn] = plan.take()
                 conn.send(busy[conn])
-        front = front_layout()
-        chain = _Chain(front, front_paginated["p"])
-        waiting: dict = {}  # group index -> connection
-        results = {}
-        while len(results) < len(groups) - 1:
+
+        def release():
+            for index in [i for i in waiting if i in plan.finishes]:
+                waiting.pop(index).send(plan.finishes[index])
+
+        dispatch()
+        front = first_front()
+        release()
+        dispatch()
+        while len(plan.results) < len(groups) - 1:
+            if not busy:
+                raise BookError("internal error: chapter groups left with nothing to lay them out")
             for conn in wait(list(busy)):
                 try:
                     kind, value = conn.recv()
                 except EOFError:
                     raise BookError("internal error: a layout process stopped") from None
                 if kind == "paginated":
-                    chain.paginated[value.index] = value
                     waiting[value.index] = conn
-                    for index, finish in chain.place().items():
-                        waiting.pop(index).send(finish)
+                    plan.on_paginated(value)
+                    release()
                 elif kind == "done":
-                    results[value.index] = value
+                    plan.on_done(value)
                     del busy[conn]
-                    if todo:
-                        busy[conn] = todo.pop(0)
-                        conn.send(busy[conn])
+                    idle.append(conn)
                 elif kind == "unsupported":
                     raise Unsupported(value)
                 elif kind == "problems":
                     raise BookError(value)
                 else:
                     raise value
-        return results, front, chain
+            dispatch()
+        return front
     finally:
         for process, conn in workers:
             try:

@@ -46,6 +46,9 @@ class Rendered:
     moved_notes: list = field(default_factory=list)  # Problem (warnings): notes printed a page after their call
     starts: list | None = None  # the page map, when the layout made it (bookgen/split_layout.py)
     pages: int = 0  # how many pages
+    group_cache: object = None  # the chapter groups' layouts, to keep once the build has succeeded
+    split: dict | None = None  # groups, how many this build laid out, in how many processes; None: one document
+    whole_because: str = ""  # why the book was laid out as one document, when it could not be split
 
     def __post_init__(self):
         if self.document is not None:
@@ -116,6 +119,22 @@ def stylesheets(book) -> list[Path]:
     """Shared typography, then print rules, then the book's own overrides (styles/*.css in the book)."""
     own = sorted((book.root / "styles").glob("*.css")) if (book.root / "styles").is_dir() else []
     return [STYLES / "base.css", STYLES / "print.css"] + own
+
+
+def lay_out(book, options: PrintOptions = PrintOptions(), jobs: int | None = None, cache_dir=None,
+            read_cache: bool = True) -> Rendered:
+    """The print edition, laid out in groups of chapters in `jobs` processes (bookgen/split_layout.py; None: one
+    per core), or as one document when jobs is 0 or the book's layout cannot be split. `cache_dir` keeps each
+    group's layout for the next build (bookgen/group_cache.py)."""
+    if jobs != 0:
+        from .split_layout import Unsupported, render_split
+        try:
+            return render_split(book, options, jobs or os.cpu_count() or 1, cache_dir, read_cache)
+        except Unsupported as e:
+            rendered = render_print(book, options)
+            rendered.whole_because = str(e)
+            return rendered
+    return render_print(book, options)
 
 
 def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:

@@ -1,0 +1,509 @@
+"""Join tagged PDFs written by WeasyPrint (one per process) into one book PDF.
+
+Each part is a complete PDF/UA-1 file from ``document.write_pdf(pdf_variant="pdf/ua-1")``.
+``join_pdfs`` concatenates their pages and rebuilds what WeasyPrint would have written
+for the whole book in one go: one structure tree with one ``/Document`` element and a
+renumbered ``/ParentTree``, one sorted name tree of destinations, one outline, page
+labels (roman front matter, decimal body), links between parts, and the metadata of one
+part. Fonts stay embedded per part.
+
+A part cannot link to an id laid out in another part, so the caller writes such a link as
+``<a href="bookgen-xref:ID">``; the join turns it into a link to the named destination
+``ID`` (percent-escapes in ``ID`` are decoded, so write a literal ``%`` as ``%25``).
+
+All objects are copied with one ``copy_foreign`` mapping per opened part (pages first,
+then the part's catalog), so ``/Pg``, ``/OBJR /Obj``, destination and outline page
+references land on the copied pages and annotations.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from urllib.parse import unquote
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, String
+
+__all__ = ["XREF_SCHEME", "join_pdfs"]
+
+XREF_SCHEME = "bookgen-xref:"
+_XREF_BYTES = XREF_SCHEME.encode("ascii")
+_CATALOG_KEYS = ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/OutputIntents")
+
+
+def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | None = None,
+              metadata_from: int = 0) -> list[str]:
+    """Join ``parts`` (PDF bytes, in page order) into one PDF written to ``out``.
+
+    ``out`` is a path or a writable binary file object. Pages before ``body_start``
+    are labelled i, ii, ...; pages from ``body_start`` on 1, 2, ... With ``bleed_pt``
+    every page's /BleedBox becomes its /TrimBox grown by that many points on each side
+    (clipped to the /MediaBox, as readers do anyway). Document metadata (/Info, /Lang,
+    /MarkInfo, /ViewerPreferences, XMP /Metadata, /OutputIntents) comes from part
+    ``metadata_from``; the PDF version is the highest of the parts.
+
+    Returns the ids of ``bookgen-xref:`` links whose destination no part defines (the
+    link is still written, as a /Dest to that name), sorted and without duplicates.
+    The output is byte-identical for identical input.
+    """
+    parts = [bytes(p) for p in parts]
+    if not parts:
+        raise ValueError("join_pdfs needs at least one part")
+    if not 0 <= metadata_from < len(parts):
+        raise ValueError(f"metadata_from={metadata_from} is not a part index (0..{len(parts) - 1})")
+    if body_start < 0:
+        raise ValueError(f"body_start must be >= 0, not {body_start}")
+
+    sources = []
+    try:
+        for data in parts:
+            sources.append(pikepdf.open(io.BytesIO(data)))
+        with pikepdf.new() as dst:
+            joiner = _Joiner(dst, lang=sources[metadata_from].Root.get("/Lang"))
+            for index, src in enumerate(sources):
+                joiner.add_part(src, is_meta=index == metadata_from)
+            unresolved = joiner.finish(body_start=body_start, bleed_pt=bleed_pt)
+            version = max((src.pdf_version for src in sources), key=_version_key)
+            # Stream data is read from the parts while saving: keep them open until then.
+            dst.save(os.fspath(out) if isinstance(out, (str, os.PathLike)) else out,
+                     min_version=version, deterministic_id=True, compress_streams=True,
+                     fix_metadata_version=False,  # keep the part's XMP as WeasyPrint wrote it
+                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    finally:
+        for src in sources:
+            src.close()
+    return unresolved
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in str(version).split("."))
+    except ValueError:
+        return (0,)
+
+
+def _tree_entries(node, key: str) -> list:
+    """Flatten a number tree (key '/Nums') or name tree (key '/Names') to [k, v, k, v...]."""
+    result: list = []
+    stack = [node]
+    seen = set()
+    while stack:  # depth first, kids in order
+        node = stack.pop()
+        if not isinstance(node, Dictionary):
+            continue
+        og = node.objgen
+        if og != (0, 0):
+            if og in seen:
+                continue
+            seen.add(og)
+        if key in node:
+            result.extend(list(node[key]))
+        if "/Kids" in node:
+            stack.extend(reversed(list(node.Kids)))
+    return result
+
+
+def _name_bytes(key) -> bytes:
+    return bytes(key) if isinstance(key, String) else str(key).encode()
+
+
+class _Joiner:
+    def __init__(self, dst: pikepdf.Pdf, *, lang=None):
+        self.dst = dst
+        self.lang = lang                   # the joined document's /Lang
+        self.page_count = 0
+        self.tagged = False
+        self.doc_kids: list = []           # children of the merged /Document, in order
+        self.doc_extra: dict = {}          # /NS etc. of the first part's Document element
+        self.page_trees: list = []         # (final index, page, value) per tagged page
+        self.annot_trees: list = []        # (annot, value) in final order
+        self.extra_trees: list = []        # (object, key_name, value) XObjects with /StructParent(s)
+        self.reparent: list = []           # (parent-tree values, old doc/root objgens)
+        self.role_map: dict = {}
+        self.class_map: dict = {}
+        self.namespaces: list = []
+        self.id_tree: dict = {}            # bytes -> (key, value)
+        self.names: dict[str, dict] = {}   # tree name -> {name bytes: (key, value)}
+        self.name_collisions: list = []    # (a part's annotations by page, {name bytes: value})
+        self.outline_items: list = []
+        self.outline_count = 0
+        self.xref_links: list = []
+        self.acro_fields: list = []
+        self.acroform = None
+        self.meta = None
+
+    # -- per part -----------------------------------------------------------------------
+    def add_part(self, src: pikepdf.Pdf, *, is_meta: bool) -> None:
+        dst = self.dst
+        first = self.page_count
+        for page in src.pages:  # append(): same copier as copy_foreign(src...)
+            dst.pages.append(page)
+        self.page_count = len(dst.pages)
+        pages = [dst.pages[i].obj for i in range(first, self.page_count)]
+        catalog = dst.copy_foreign(src.Root)  # orphan copy; only what we take gets written
+        kids_before = len(self.doc_kids)
+        annots_by_page = []
+        for page in pages:
+            annots = page.get("/Annots")
+            annots_by_page.append(list(annots) if isinstance(annots, Array) else [])
+
+        self._add_structure(catalog, pages, annots_by_page, first)
+        lang = catalog.get("/Lang")
+        if lang is not None and self.lang is not None and bytes(lang) != bytes(self.lang):
+            # A part in another language keeps it on its top-level structure elements.
+            for kid in self.doc_kids[kids_before:]:
+                if isinstance(kid, Dictionary) and "/Lang" not in kid:
+                    kid.Lang = lang
+        collided = self._add_names(catalog)
+        if collided:
+            self.name_collisions.append((annots_by_page, collided))
+        self._add_outline(catalog)
+        for annots in annots_by_page:
+            for annot in annots:
+                action = annot.get("/A")
+                if (isinstance(action, Dictionary) and action.get("/S") == Name.URI
+                        and bytes(action.get("/URI", b"")).startswith(_XREF_BYTES)):
+                    self.xref_links.append(annot)
+        acroform = catalog.get("/AcroForm")
+        if isinstance(acroform, Dictionary):
+            if self.acroform is None:
+                self.acroform = acroform
+            self.acro_fields.extend(list(acroform.get("/Fields", [])))
+        if is_meta:
+            self.meta = (catalog, _copy_direct(dst, src.trailer.get("/Info")))
+
+    def _add_structure(self, catalog, pages, annots_by_page, first) -> None:
+        root = catalog.get("/StructTreeRoot")
+        if not isinstance(root, Dictionary):
+            return
+        self.tagged = True
+        old = {root.objgen}
+        kids = root.get("/K")
+        kids = list(kids) if isinstance(kids, Array) else ([] if kids is None else [kids])
+        for kid in kids:
+            if isinstance(kid, Dictionary) and kid.get("/S") == Name.Document:
+                old.add(kid.objgen)
+                if not self.doc_extra and "/NS" in kid:
+                    self.doc_extra["/NS"] = kid.NS
+                inner = kid.get("/K")
+                inner = list(inner) if isinstance(inner, Array) else ([] if inner is None else [inner])
+                # MCIDs directly under a part's /Document would lose its /Pg: wrap them.
+                self.doc_kids.extend(k if isinstance(k, Dictionary) else self._wrap_mcid(k, kid)
+                                     for k in inner)
+            else:
+                self.doc_kids.append(kid)
+        for key, target in (("/RoleMap", self.role_map), ("/ClassMap", self.class_map)):
+            mapping = root.get(key)
+            if isinstance(mapping, Dictionary):
+                for k in mapping.keys():
+                    target.setdefault(k, mapping[k])
+        if isinstance(root.get("/Namespaces"), Array):
+            # WeasyPrint (PDF 2.0) writes one namespace per part, used by /Document only.
+            known = {bytes(ns.get("/NS", b"")) for ns in self.namespaces}
+            self.namespaces.extend(ns for ns in root.Namespaces
+                                   if bytes(ns.get("/NS", b"")) not in known)
+        if "/IDTree" in root:
+            entries = _tree_entries(root.IDTree, "/Names")
+            for i in range(0, len(entries) - 1, 2):
+                self.id_tree.setdefault(_name_bytes(entries[i]), (entries[i], entries[i + 1]))
+
+        tree = {}
+        if "/ParentTree" in root:
+            entries = _tree_entries(root.ParentTree, "/Nums")
+            tree = {entries[i]: entries[i + 1] for i in range(0, len(entries) - 1, 2)}
+        used = set()
+        for index, page in enumerate(pages, start=first):
+            key = page.get("/StructParents")
+            if key is not None and int(key) in tree:
+                used.add(int(key))
+                self.page_trees.append((index, page, tree[int(key)]))
+            elif key is not None:
+                del page["/StructParents"]
+        for annots in annots_by_page:
+            for annot in annots:
+                key = annot.get("/StructParent")
+                if key is not None and int(key) in tree:
+                    used.add(int(key))
+                    self.annot_trees.append((annot, tree[int(key)]))
+                elif key is not None:
+                    del annot["/StructParent"]
+        if len(used) < len(tree):
+            self._add_xobject_keys(pages, tree, used)
+        self.reparent.append((list(tree.values()), old))
+
+    def _wrap_mcid(self, kid, document):
+        return self.dst.make_indirect(Dictionary(
+            Type=Name.StructElem, S=Name.NonStruct, K=Array([kid]),
+            **({"Pg": document.Pg} if "/Pg" in document else {})))
+
+    def _add_xobject_keys(self, pages, tree, used) -> None:
+        """Parent-tree keys held by form/image XObjects (WeasyPrint does not write them)."""
+        seen = set()
+        for page in pages:
+            resources = page.get("/Resources")
+            xobjects = resources.get("/XObject") if isinstance(resources, Dictionary) else None
+            if not isinstance(xobjects, Dictionary):
+                continue
+            for name in sorted(xobjects.keys()):
+                xobject = xobjects[name]
+                if xobject.objgen in seen:
+                    continue
+                seen.add(xobject.objgen)
+                for key_name in ("/StructParent", "/StructParents"):
+                    key = xobject.get(key_name)
+                    if key is not None and int(key) in tree and int(key) not in used:
+                        used.add(int(key))
+                        self.extra_trees.append((xobject, key_name, tree[int(key)]))
+
+    def _add_names(self, catalog) -> dict:
+        """Merge the catalog's name trees; return {name bytes: this part's value} for names
+        that an earlier part already defined differently (first part wins)."""
+        collided = {}
+        names = catalog.get("/Names")
+        if isinstance(names, Dictionary):
+            for tree_name in sorted(names.keys()):
+                merged = self.names.setdefault(tree_name, {})
+                entries = _tree_entries(names[tree_name], "/Names")
+                for i in range(0, len(entries) - 1, 2):
+                    key, value = entries[i], entries[i + 1]
+                    kb = _name_bytes(key)
+                    if kb not in merged:
+                        merged[kb] = (key, value)
+                    elif tree_name == "/Dests":
+                        collided[kb] = value
+        old_dests = catalog.get("/Dests")  # PDF 1.1 style dictionary of names
+        if isinstance(old_dests, Dictionary):
+            merged = self.names.setdefault("/Dests", {})
+            for name in sorted(old_dests.keys()):
+                key = String(name[1:])
+                kb = _name_bytes(key)
+                if kb not in merged:
+                    merged[kb] = (key, old_dests[name])
+                else:
+                    collided[kb] = old_dests[name]
+        return collided
+
+    def _add_outline(self, catalog) -> None:
+        outlines = catalog.get("/Outlines")
+        if not isinstance(outlines, Dictionary) or "/First" not in outlines:
+            return
+        item, seen, count = outlines.First, set(), 0
+        while isinstance(item, Dictionary) and item.objgen not in seen:
+            seen.add(item.objgen)
+            self.outline_items.append(item)
+            child_count = int(item.get("/Count", 0))
+            count += 1 + max(child_count, 0)
+            item = item.get("/Next")
+        self.outline_count += int(outlines.get("/Count", count))
+
+    # -- whole document -----------------------------------------------------------------
+    def finish(self, *, body_start: int, bleed_pt: float | None) -> list[str]:
+        dst = self.dst
+        root = dst.Root
+        if self.tagged:
+            self._write_structure()
+        dests = self._write_names()
+        self._fix_collisions()
+        unresolved = self._resolve_xrefs(dests)
+        self._write_outline()
+        if self.acroform is not None:
+            acroform = Dictionary({k: self.acroform[k] for k in self.acroform.keys()})
+            acroform.Fields = Array(self.acro_fields)
+            root.AcroForm = dst.make_indirect(acroform)
+        root.PageLabels = _page_labels(self.page_count, body_start)
+        if bleed_pt is not None:
+            _set_bleed(dst, float(bleed_pt))
+        if self.meta is not None:
+            catalog, info = self.meta
+            for key in _CATALOG_KEYS:
+                if key in catalog:
+                    root[key] = catalog[key]
+            if isinstance(info, Dictionary):  # Title, Author, ..., dates, custom keys
+                dst.trailer.Info = info if info.is_indirect else dst.make_indirect(info)
+        return unresolved
+
+    def _write_structure(self) -> None:
+        dst = self.dst
+        struct_root = dst.make_indirect(Dictionary(Type=Name.StructTreeRoot))
+        document = dst.make_indirect(Dictionary(
+            Type=Name.StructElem, S=Name.Document, K=Array(self.doc_kids), P=struct_root,
+            **{k[1:]: v for k, v in self.doc_extra.items()}))
+        for kid in self.doc_kids:
+            if isinstance(kid, Dictionary) and kid.get("/Type") not in (Name.MCR, Name.OBJR):
+                kid.P = document
+        # Elements that are in the parent tree but not under /Document's /K (WeasyPrint's
+        # running heads) point to their part's old /Document: walk up and re-point them.
+        done = {kid.objgen for kid in self.doc_kids if isinstance(kid, Dictionary)}
+        direct, key_p = (0, 0), Name.P
+        for values, old in self.reparent:
+            for value in values:
+                for node in (value if isinstance(value, Array) else [value]):
+                    if not isinstance(node, Dictionary):
+                        continue
+                    while True:  # each element is visited once
+                        og = node.objgen
+                        if og in done:
+                            break
+                        if og != direct:
+                            done.add(og)
+                        parent = node.get(key_p)
+                        if parent is None:
+                            break
+                        if parent.objgen in old:
+                            node.P = document
+                            break
+                        node = parent
+
+        nums: list = []
+        for key, page, value in self.page_trees:  # final page index = key
+            page.StructParents = key
+            nums += [key, value]
+        next_key = self.page_count
+        for annot, value in self.annot_trees:
+            annot.StructParent = next_key
+            nums += [next_key, value]
+            next_key += 1
+        for obj, key_name, value in self.extra_trees:
+            obj[key_name] = next_key
+            nums += [next_key, value]
+            next_key += 1
+        # Pages were appended in final order, so keys are already sorted.
+        struct_root.K = Array([document])
+        struct_root.ParentTree = dst.make_indirect(Dictionary(Nums=Array(nums)))
+        struct_root.ParentTreeNextKey = next_key
+        if self.role_map:
+            struct_root.RoleMap = Dictionary(self.role_map)
+        if self.class_map:
+            struct_root.ClassMap = Dictionary(self.class_map)
+        if self.namespaces:
+            struct_root.Namespaces = Array(self.namespaces)
+        if self.id_tree:
+            struct_root.IDTree = _name_tree(dst, self.id_tree)
+        dst.Root.StructTreeRoot = struct_root
+
+    def _write_names(self) -> dict:
+        dst = self.dst
+        if not self.names:
+            return {}
+        names = Dictionary()
+        for tree_name in sorted(self.names):
+            names[tree_name] = _name_tree(dst, self.names[tree_name])
+        dst.Root.Names = names
+        return self.names.get("/Dests", {})
+
+    def _fix_collisions(self) -> None:
+        """A name defined by two parts resolves to the first; links of later parts that
+        use it go to their own part's destination, made explicit."""
+        for annots_by_page, collided in self.name_collisions:
+            warnings.warn(
+                f"join_pdfs: {len(collided)} destination name(s) defined in several parts, "
+                f"e.g. {sorted(collided)[0].decode('latin-1')!r}; links keep their own part's "
+                "target", stacklevel=4)
+            for annots in annots_by_page:
+                for annot in annots:
+                    dest = annot.get("/Dest")
+                    if isinstance(dest, String):
+                        kb = bytes(dest)
+                        if kb in collided:
+                            target = collided[kb]
+                            annot.Dest = target.D if isinstance(target, Dictionary) else target
+
+    def _resolve_xrefs(self, dests: dict) -> list[str]:
+        by_text = {}
+        for kb, (key, _value) in dests.items():
+            by_text.setdefault(str(key), key)
+        unresolved = set()
+        for annot in self.xref_links:
+            uri = bytes(annot.A.URI)[len(_XREF_BYTES):]
+            ident = unquote(uri.decode("utf-8", "replace"))
+            key = by_text.get(ident)
+            if key is None:
+                unresolved.add(ident)
+                key = String(ident)
+            del annot["/A"]
+            annot.Dest = key
+            annot.Contents = key
+        return sorted(unresolved)
+
+    def _write_outline(self) -> None:
+        items = self.outline_items
+        if not items:
+            return
+        outlines = self.dst.make_indirect(Dictionary(
+            Count=self.outline_count, First=items[0], Last=items[-1]))
+        previous = None
+        for item in items:
+            item.Parent = outlines
+            if previous is None:
+                if "/Prev" in item:
+                    del item["/Prev"]
+            else:
+                item.Prev = previous
+                previous.Next = item
+            previous = item
+        if "/Next" in items[-1]:
+            del items[-1]["/Next"]
+        self.dst.Root.Outlines = outlines
+
+
+def _name_tree(dst, entries: dict) -> Dictionary:
+    flat = []
+    for kb in sorted(entries):
+        key, value = entries[kb]
+        flat += [key, value]
+    return dst.make_indirect(Dictionary(Names=Array(flat)))
+
+
+def _page_labels(page_count: int, body_start: int) -> Dictionary:
+    nums: list = []
+    if body_start > 0:
+        nums += [0, Dictionary(S=Name.r)]
+    if body_start < page_count or body_start == 0:
+        nums += [body_start, Dictionary(S=Name.D, St=1)]
+    return Dictionary(Nums=Array(nums))
+
+
+def _box(page, *keys):
+    for key in keys:
+        if key in page:
+            return [float(x) for x in page[key]]
+    return None
+
+
+def _set_bleed(dst, bleed: float) -> None:
+    clipped = 0
+    for page in dst.pages:
+        obj = page.obj
+        media = _box(obj, "/MediaBox") or [float(x) for x in page.mediabox]
+        trim = _box(obj, "/TrimBox", "/CropBox") or media
+        x1, x2 = sorted(trim[0::2])
+        y1, y2 = sorted(trim[1::2])
+        m1, m2 = sorted(media[0::2])
+        n1, n2 = sorted(media[1::2])
+        box = [x1 - bleed, y1 - bleed, x2 + bleed, y2 + bleed]
+        inside = [max(box[0], m1), max(box[1], n1), min(box[2], m2), min(box[3], n2)]
+        clipped += any(abs(a - b) > 1e-6 for a, b in zip(box, inside))
+        obj.BleedBox = Array([_num(v) for v in inside])
+    if clipped:
+        warnings.warn(
+            f"join_pdfs: bleed_pt={bleed:g} reaches past the MediaBox on {clipped} page(s); "
+            "their BleedBox was clipped to it (give the pages a CSS bleed at least that large)",
+            stacklevel=4)
+
+
+def _num(value: float):
+    value = round(value, 6)
+    return int(value) if value == int(value) else value
+
+
+def _copy_direct(dst, obj):
+    if obj is None:
+        return None
+    if isinstance(obj, (Dictionary, Array)) and obj.is_indirect:
+        return dst.copy_foreign(obj)
+    if isinstance(obj, Dictionary):
+        return Dictionary({k: _copy_direct(dst, obj[k]) for k in obj.keys()})
+    if isinstance(obj, Array):
+        return Array([_copy_direct(dst, v) for v in obj])
+    return obj

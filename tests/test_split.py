@@ -1,0 +1,206 @@
+"""The print edition laid out in chapter groups (bookgen/split_layout.py), in one or two processes, joined into
+one PDF (bookgen/join_pdf.py): the same pages as the book laid out as one document, and a cache that lays out
+again only the groups an edit changed."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import FIXTURES, LARGER_BOOK, build_into, pdftotext_pages, run_cli
+
+TINY = FIXTURES / "tiny"
+
+
+@pytest.fixture
+def one_chapter_a_group(monkeypatch):
+    """Each chapter its own group, so that small fixture books are split into several."""
+    import bookgen.split_layout as split
+    monkeypatch.setattr(split, "GROUP_CHARS", 1)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+
+
+def pixels(pdf, folder):
+    """Each page rendered by poppler, in grey, at a resolution where a moved line or a changed digit shows."""
+    folder.mkdir()
+    subprocess.run(["pdftoppm", "-r", "36", "-gray", str(pdf), str(folder / "p")], check=True)
+    return [p.read_bytes() for p in sorted(folder.iterdir())]
+
+
+def outline(reader):
+    out = []
+
+    def walk(items, depth):
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                out.append((depth, item.title, reader.get_destination_page_number(item)))
+    walk(reader.outline, 0)
+    return out
+
+
+def links(reader):
+    """Every link annotation: (page, target page for internal links or the URI)."""
+    names = reader.named_destinations
+    out = []
+    for i, page in enumerate(reader.pages):
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            if annot.get("/Subtype") != "/Link":
+                continue
+            if "/Dest" in annot:
+                dest = annot["/Dest"]
+                target = reader.get_destination_page_number(names[str(dest)]) if isinstance(dest, str) else None
+                out.append((i, target))
+            else:
+                out.append((i, str(annot["/A"].get("/URI"))))
+    return out
+
+
+def page_list(epub_path):
+    with zipfile.ZipFile(epub_path) as z:
+        nav = next(n for n in z.namelist() if n.endswith("nav.xhtml"))
+        text = z.read(nav).decode("utf-8")
+    return text[text.index('epub:type="page-list"'):]
+
+
+@pytest.fixture(scope="module")
+def three_builds(tmp_path_factory):
+    """The larger fixture book as one document, and split (one chapter a group) in one and in two processes."""
+    mp = pytest.MonkeyPatch()
+    import bookgen.split_layout as split
+    mp.setattr(split, "GROUP_CHARS", 1)
+    try:
+        out = {jobs: build_into(LARGER_BOOK, tmp_path_factory.mktemp(f"jobs{jobs}"), jobs=jobs) for jobs in (0, 1, 2)}
+    finally:
+        mp.undo()
+    return out
+
+
+def test_split_builds_are_split(three_builds):
+    assert three_builds[0].layout == {"one document": "--jobs 0"}
+    for jobs in (1, 2):
+        layout = three_builds[jobs].layout
+        assert layout["groups"] == 6 and layout["laid_out"] == 6  # the front matter and 5 chapters
+        assert layout["processes"] == jobs
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_split_pages_look_exactly_like_one_document(three_builds, jobs, tmp_path):
+    whole, split = three_builds[0].outputs["pdf"], three_builds[jobs].outputs["pdf"]
+    assert pdftotext_pages(split) == pdftotext_pages(whole)
+    a, b = pixels(whole, tmp_path / "whole"), pixels(split, tmp_path / "split")
+    assert len(a) == len(b) > 10
+    assert [i for i, (x, y) in enumerate(zip(a, b)) if x != y] == []
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_split_pdf_keeps_labels_outline_links_and_tags(three_builds, jobs):
+    whole, split = PdfReader(three_builds[0].outputs["pdf"]), PdfReader(three_builds[jobs].outputs["pdf"])
+    assert split.page_labels == whole.page_labels
+    assert split.page_labels[0] == "i" and "1" in split.page_labels
+    assert outline(split) == outline(whole) and len(outline(split)) >= 6
+    # the contents links to every chapter, and note calls to their notes, land on the same pages
+    assert links(split) == links(whole) and len(links(split)) > 10
+    root = split.trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] and "/StructTreeRoot" in root
+    assert root["/Lang"] == whole.trailer["/Root"]["/Lang"]
+    assert split.metadata.title == whole.metadata.title and split.metadata.author == whole.metadata.author
+    info = subprocess.run(["pdfinfo", str(three_builds[jobs].outputs["pdf"])], capture_output=True, text=True).stdout
+    assert "Tagged:          yes" in info
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_split_epub_has_the_same_page_numbers(three_builds, jobs):
+    assert page_list(three_builds[jobs].outputs["epub"]) == page_list(three_builds[0].outputs["epub"])
+    assert three_builds[jobs].pages == three_builds[0].pages
+
+
+def test_a_book_whose_chapters_do_not_open_on_right_pages_is_laid_out_whole(tmp_path, one_chapter_a_group):
+    book = tmp_path / "book"
+    shutil.copytree(LARGER_BOOK, book)
+    (book / "styles").mkdir()
+    (book / "styles" / "any-page.css").write_text("section[role] { break-before: page; }\n")
+    result = build_into(book, tmp_path / "out", jobs=2)
+    assert "right-hand page" in result.layout["one document"]
+    whole = build_into(book, tmp_path / "whole", jobs=0)
+    assert pdftotext_pages(result.outputs["pdf"]) == pdftotext_pages(whole.outputs["pdf"])
+
+
+def test_a_stylesheet_counting_all_pages_is_laid_out_whole(tmp_path, one_chapter_a_group):
+    book = tmp_path / "book"
+    shutil.copytree(TINY, book)
+    (book / "styles").mkdir()
+    (book / "styles" / "of.css").write_text(
+        "@page :right { @bottom-right { content: counter(page) ' of ' counter(pages); } }\n")
+    result = build_into(book, tmp_path / "out", jobs=2)
+    assert "counter(pages)" in result.layout["one document"]
+
+
+def count_groups(result):
+    return result.layout["laid_out"]
+
+
+def edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_an_edit_lays_out_only_what_it_changed_and_matches_a_fresh_build(tmp_path, one_chapter_a_group):
+    book = tmp_path / "book"
+    shutil.copytree(LARGER_BOOK, book)
+    out = tmp_path / "dist"
+    first = build_into(book, out, jobs=1)
+    assert count_groups(first) == 6
+    # one word in the last chapter: that chapter's group only (no folio after it moves)
+    chapter = book / "chapters" / "glossary.md"
+    text = chapter.read_text(encoding="utf-8")
+    word = next(w for w in text[len(text) // 2:].split() if w.isalpha() and len(w) > 6)  # not in the title
+    edit(chapter, word, word.upper())
+    second = build_into(book, out, jobs=1)
+    assert not second.cached and count_groups(second) == 1
+    fresh = build_into(book, tmp_path / "fresh", jobs=1, force=True)
+    assert count_groups(fresh) == 6
+    for fmt in ("pdf", "epub"):
+        assert second.outputs[fmt].read_bytes() == fresh.outputs[fmt].read_bytes(), fmt
+    # three more pages in the first body chapter: the chapters after it move (their folios change, and the
+    # contents), and the result is still what a fresh build makes
+    edit(book / "chapters" / "maps.md", "\n\n", "\n\n" + "A paragraph the editor added. " * 400 + "\n\n")
+    third = build_into(book, out, jobs=1)
+    assert third.pages > second.pages and 2 <= count_groups(third) <= 6
+    fresh = build_into(book, tmp_path / "fresh", jobs=1, force=True)
+    for fmt in ("pdf", "epub"):
+        assert third.outputs[fmt].read_bytes() == fresh.outputs[fmt].read_bytes(), fmt
+    # a change to an image, a stylesheet or the book's settings is seen by every group
+    for change in (lambda: (book / "images" / "chart.png").write_bytes((book / "images" / "chart.png").read_bytes()
+                                                                       + b"\0"),
+                   lambda: ((book / "styles").mkdir(), (book / "styles" / "x.css").write_text("p { orphans: 3 }")),
+                   lambda: edit(book / "book.toml", 'publisher = "Fixture Press"', 'publisher = "Other Press"')):
+        change()
+        again = build_into(book, out, jobs=1)
+        assert count_groups(again) == 6
+        fresh = build_into(book, tmp_path / "fresh", jobs=1, force=True)
+        assert again.outputs["pdf"].read_bytes() == fresh.outputs["pdf"].read_bytes()
+    # nothing changed: nothing laid out, not even opened
+    assert build_into(book, out, jobs=1).cached
+
+
+def test_force_lays_everything_out_again(tmp_path, one_chapter_a_group):
+    book = tmp_path / "book"
+    shutil.copytree(LARGER_BOOK, book)
+    out = tmp_path / "dist"
+    first = build_into(book, out, jobs=1)
+    forced = build_into(book, out, jobs=1, force=True)
+    assert count_groups(forced) == 6
+    assert forced.outputs["pdf"].read_bytes() == first.outputs["pdf"].read_bytes()
+
+
+def test_jobs_must_be_zero_or_more(tmp_path):
+    r = run_cli("--book", TINY, "--out", tmp_path, "--jobs", "-2")
+    assert r.returncode == 2 and "--jobs -2" in r.stderr
+    assert not list(tmp_path.iterdir())
