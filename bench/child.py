@@ -1,6 +1,6 @@
 """What the benchmark runs in a fresh process, one job per process, printing one JSON line.
 
-    python -m bench.child build BOOK OUT [--format pdf,epub] [--force]
+    python -m bench.child build BOOK OUT [--format pdf,epub] [--force] [--jobs N]
     python -m bench.child print-html BOOK DIR     (our print HTML and stylesheets, for the floor)
     python -m bench.child floor DIR OUT.pdf       (WeasyPrint alone on that HTML: the floor)
 """
@@ -25,11 +25,13 @@ def build(argv):
             opts[flag[2:]] = rest.pop(0)
     options = BuildOptions(book=book, out=out, formats=tuple(opts["format"].split(",")))
     options.force = opts["force"]
+    if "jobs" in opts:
+        options.jobs = int(opts["jobs"])
     result = run(options)
     return {"pages": result.pages, "timings": result.timings, "cached": getattr(result, "cached", False),
             # notes WeasyPrint printed a page after their call (a warning; WeasyPrint #1564)
             "notes_on_wrong_page": sum("is printed on page" in str(w) for w in result.warnings),
-            "outputs": {k: str(v) for k, v in result.outputs.items()}}
+            "outputs": {k: str(v) for k, v in result.outputs.items()}, "layout": result.layout}
 
 
 def print_html(argv):

@@ -3,7 +3,7 @@ the full build against WeasyPrint alone on our print HTML (the floor), peak memo
 each stage, and the rebuilds (nothing changed, one chapter edited, `--format epub`).
 
     python -m bench                       # all three sizes; prints a table, writes bench/results.json
-    python -m bench --sizes 10k --split 0  # the smallest book only, without the split-layout measurement
+    python -m bench --sizes 10k --jobs 1   # the smallest book only, its full build in one process only
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def edit_chapter(book: Path, n: int) -> Path:
     return path
 
 
-def bench_size(size: str, work: Path, split: int, pandoc: bool, log) -> dict:
+def bench_size(size: str, work: Path, jobs: list, pandoc: bool, log) -> dict:
     words = SIZES[size]
     book, floor_dir, out = work / f"book-{size}", work / f"floor-{size}", work / f"out-{size}"
     for d in (book, floor_dir, out):
@@ -84,12 +84,15 @@ def bench_size(size: str, work: Path, split: int, pandoc: bool, log) -> dict:
         raise SystemExit(prep["stderr"])
     log(f"[{size}] floor: WeasyPrint alone")
     row["floor"] = measure(child("floor", floor_dir, floor_dir / "floor.pdf"), env=env)
-    log(f"[{size}] full build")
-    row["build"] = measure(child("build", book, out, "--force"), env=env)
-    if split > 1:
-        log(f"[{size}] chapters laid out in {split} processes (bookgen.parallel: a measurement, no joined output)")
-        row["split"] = measure([sys.executable, "-m", "bookgen.parallel", str(book), str(split), str(4 * split)],
-                               env=env)
+    # full builds, each into an empty folder: --jobs 0 (one document), 1 (groups, one process), 2 (two)
+    for n in jobs:
+        target = work / f"out-{size}-jobs{n}"
+        shutil.rmtree(target, ignore_errors=True)
+        log(f"[{size}] full build, --jobs {n}")
+        row[f"build_j{n}"] = measure(child("build", book, target, "--jobs", n), env=env)
+    # the rebuilds, from the build of the last --jobs (default: one process per core)
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(work / f"out-{size}-jobs{jobs[-1]}", out)
     log(f"[{size}] rebuild, nothing changed (the CLI)")
     before = _stamps(out)
     row["rebuild_nochange"] = measure([sys.executable, str(ROOT / "build.py"), "--book", str(book), "--out",
@@ -99,10 +102,10 @@ def bench_size(size: str, work: Path, split: int, pandoc: bool, log) -> dict:
     row["python_start"] = measure([sys.executable, "-c", "pass"])
     edit_chapter(book, 1)
     log(f"[{size}] rebuild after editing one chapter")
-    row["rebuild_edit"] = measure(child("build", book, out), env=env)
+    row["rebuild_edit"] = measure(child("build", book, out, "--jobs", jobs[-1]), env=env)
     edit_chapter(book, 2)
     log(f"[{size}] --format epub rebuild after editing one chapter")
-    row["rebuild_epub"] = measure(child("build", book, out, "--format", "epub"), env=env)
+    row["rebuild_epub"] = measure(child("build", book, out, "--format", "epub", "--jobs", jobs[-1]), env=env)
     if pandoc:
         row["pandoc"] = pandoc_runs(book, work / f"pandoc-{size}", log, size)
     return row
@@ -130,37 +133,34 @@ def pandoc_runs(book: Path, out: Path, log, size) -> dict:
 
 
 def summary(row: dict) -> dict:
-    floor, b = row["floor"], row["build"]
+    floor = row["floor"]
     s = {"size": row["size"], "words": row["book"]["words"], "chapters": row["book"]["chapters"],
          "pages": floor.get("pages"), "floor_s": floor["wall"], "floor_cpu_s": floor["cpu"],
          "floor_mb": floor["peak_mb"], "load": max(v.get("load", 0) for v in row.values() if isinstance(v, dict))}
     s["floor_ms_per_page"] = 1000 * floor["wall"] / floor["pages"] if floor.get("pages") else 0
-    s["floor_pages_per_s"] = floor["pages"] / floor["wall"] if floor.get("pages") else 0
-    if b["rc"]:
-        s["build_error"] = b.get("stderr", "")[-300:]
-    else:
+    for key in [k for k in row if k.startswith("build_j")]:
+        b, j = row[key], key[len("build_"):]
+        if b["rc"]:
+            s[f"{j}_error"] = b.get("stderr", "")[-300:]
+            continue
         pages = b.get("pages") or 0
-        timings = b.get("timings", {})
-        total = sum(timings.values())
-        s.update({
-            "build_pages": pages, "notes_on_wrong_page": b.get("notes_on_wrong_page"),
-            "build_s": b["wall"], "ratio": b["wall"] / floor["wall"],
-            "build_cpu_s": b["cpu"], "cpu_ratio": b["cpu"] / floor["cpu"],
-            "build_mb": b["peak_mb"], "mb_ratio": b["peak_mb"] / floor["peak_mb"],
-            "pages_per_s": pages / b["wall"] if b["wall"] else 0,
-            "ms_per_page": 1000 * b["wall"] / pages if pages else 0,
-            "cpu_ms_per_page": 1000 * b["cpu"] / pages if pages else 0,
-            "stages": {k: round(v / total, 3) for k, v in timings.items()} if total else {},
-            "stage_s": {k: round(v, 3) for k, v in timings.items()},
-        })
-    split = row.get("split")
-    if split and split["rc"] == 0:
-        s.update({"split_processes": split.get("processes"), "split_groups": split.get("groups"),
-                  "split_s": split["wall"], "split_ratio": split["wall"] / floor["wall"],
-                  "split_mb": split.get("peak_mb_largest"), "split_mb_ratio": split.get("peak_mb_largest", split["peak_mb"]) / floor["peak_mb"]})
+        s.update({f"{j}_s": b["wall"], f"{j}_ratio": b["wall"] / floor["wall"], f"{j}_cpu_s": b["cpu"],
+                  f"{j}_mb": b["peak_mb"], f"{j}_mb_ratio": b["peak_mb"] / floor["peak_mb"],
+                  f"{j}_ms_per_page": 1000 * b["wall"] / pages if pages else 0,
+                  f"{j}_pages": pages, f"{j}_notes_on_wrong_page": b.get("notes_on_wrong_page"),
+                  f"{j}_stage_s": {k: round(v, 3) for k, v in b.get("timings", {}).items()}})
+        layout = b.get("layout") or {}
+        if "seconds" in layout:
+            # the layout stage's own parts, summed over the processes (CPU-like seconds)
+            parts = {"read": b["timings"].get("read", 0), **layout["seconds"], "epub": b["timings"].get("epub", 0)}
+            parts.pop("wait", None)
+            total = sum(parts.values())
+            s[f"{j}_shares"] = {k: round(v / total, 3) for k, v in parts.items()} if total else {}
+            s[f"{j}_groups"] = layout.get("groups")
     for k in ("rebuild_nochange", "rebuild_edit", "rebuild_epub"):
         s[f"{k}_s"] = row[k]["wall"]
-        s[f"{k}_cpu_s"] = row[k]["cpu"]
+        s[f"{k}_mb"] = row[k]["peak_mb"]
+        s[f"{k}_laid_out"] = (row[k].get("layout") or {}).get("laid_out")
     s["rebuild_nochange_cached"] = row["rebuild_nochange"].get("cached")
     s["python_start_s"] = row["python_start"]["wall"]
     if "pandoc" in row:
@@ -170,22 +170,28 @@ def summary(row: dict) -> dict:
 
 
 def table(rows: list) -> str:
-    cols = [("size", "{}"), ("words", "{:,}"), ("pages", "{}"), ("floor_s", "{:.2f}"), ("floor_cpu_s", "{:.2f}"),
-            ("floor_mb", "{:.0f}"), ("build_s", "{:.2f}"), ("ratio", "{:.2f}x"), ("build_cpu_s", "{:.2f}"),
-            ("cpu_ratio", "{:.2f}x"), ("build_mb", "{:.0f}"), ("pages_per_s", "{:.1f}"),
-            ("ms_per_page", "{:.1f}"), ("split_s", "{:.2f}"), ("split_ratio", "{:.2f}x"), ("split_mb", "{:.0f}"),
-            ("rebuild_nochange_s", "{:.2f}"), ("rebuild_edit_s", "{:.2f}"), ("rebuild_epub_s", "{:.2f}")]
+    jobs = sorted({k[:-2] for r in rows for k in r if k.startswith("j") and k.endswith("_s") and k[1:-2].isdigit()})
+    cols = [("size", "{}"), ("words", "{:,}"), ("pages", "{}"), ("floor_s", "{:.2f}"), ("floor_mb", "{:.0f}"),
+            ("floor_ms_per_page", "{:.0f}")]
+    for j in jobs:
+        cols += [(f"{j}_s", "{:.2f}"), (f"{j}_ratio", "{:.2f}x"), (f"{j}_mb", "{:.0f}"), (f"{j}_mb_ratio", "{:.2f}x"),
+                 (f"{j}_ms_per_page", "{:.0f}")]
+    cols += [("rebuild_nochange_s", "{:.2f}"), ("rebuild_edit_s", "{:.2f}"), ("rebuild_edit_laid_out", "{}"),
+             ("rebuild_epub_s", "{:.2f}")]
     head = [c for c, _ in cols]
     lines = [head] + [[(f.format(r[c]) if r.get(c) is not None else "-") for c, f in cols] for r in rows]
     widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
     text = "\n".join("  ".join(v.rjust(w) for v, w in zip(l, widths)) for l in lines)
-    text += ("\n(_s: wall seconds; _cpu_s: user+system seconds; _mb: peak RSS of the largest process; ratio: to the "
-             "floor; split: chapters laid out in parallel processes, a measurement without a joined output)")
+    text += ("\n(_s: wall seconds; _mb: peak RSS of the largest process; ratio: to the floor (WeasyPrint alone); "
+             "j0: the book as one document, j1: chapter groups in one process, j2: in two; rebuild_edit_laid_out: "
+             "groups laid out again, of all groups and the front matter)")
     for r in rows:
-        if r.get("stages"):
-            text += f"\n{r['size']} stages: " + ", ".join(f"{k} {v:.0%}" for k, v in r["stages"].items())
-        if r.get("build_error"):
-            text += f"\n{r['size']} build FAILED: {r['build_error']}"
+        for j in jobs:
+            if r.get(f"{j}_shares"):
+                text += f"\n{r['size']} {j} time shares: " + ", ".join(
+                    f"{k} {v:.0%}" for k, v in r[f"{j}_shares"].items())
+            if r.get(f"{j}_error"):
+                text += f"\n{r['size']} {j} build FAILED: {r[f'{j}_error']}"
         if any(k.startswith("pandoc_") for k in r):
             text += f"\n{r['size']} pandoc: " + ", ".join(
                 f"{k[7:-2]} {v:.2f}s" for k, v in r.items() if k.startswith("pandoc_") and v is not None)
@@ -198,8 +204,9 @@ def table(rows: list) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="10k,100k,500k", help="comma-separated: 10k, 100k, 500k")
-    p.add_argument("--split", type=int, default=2, metavar="N",
-                   help="also lay the chapters out in N processes (bookgen/parallel.py; 0: skip)")
+    p.add_argument("--jobs", default="0,1,2", metavar="LIST",
+                   help="full builds to time, by --jobs: 0 the book as one document, 1 chapter groups in one "
+                        "process, 2 in two (default: 0,1,2; the rebuilds use the last)")
     p.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "bookgen-bench",
                    help="where the books and outputs go")
     p.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json", help="where to write the results")
@@ -210,11 +217,17 @@ def main(argv=None) -> int:
     if not sizes or any(s not in SIZES for s in sizes):
         p.error(f"--sizes: choose from {', '.join(SIZES)}")
     pandoc = bool(shutil.which("pandoc")) and not args.no_pandoc
+    try:
+        jobs = [int(j) for j in args.jobs.split(",") if j.strip()]
+    except ValueError:
+        jobs = []
+    if not jobs or any(j < 0 for j in jobs):
+        p.error("--jobs: a comma-separated list of 0 or more, like 0,1,2")
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     args.work.mkdir(parents=True, exist_ok=True)
     rows, raw = [], []
     for size in sizes:
-        row = bench_size(size, args.work, args.split, pandoc, log)
+        row = bench_size(size, args.work, jobs, pandoc, log)
         raw.append(row)
         rows.append(summary(row))
     text = table(rows)

@@ -87,6 +87,7 @@ class GroupResult:
     moved: list  # Problem
     counter_last: int
     strings: dict
+    seconds: dict = field(default_factory=dict)  # layout (with note-keeping relayouts), wait (at the barrier), pdf
 
 
 def page_counters(counters: list, first: int, counter_before: int) -> list:
@@ -164,7 +165,9 @@ def layout_group(book, options, group: Group, setup, barrier) -> GroupResult:
     from . import write_pdf as W
     from .pagemap import page_starts
 
+    import time
     css, page_css, fetcher, font_config = setup
+    t0 = time.perf_counter()
     collect = _Collect()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collect)
@@ -189,6 +192,7 @@ def layout_group(book, options, group: Group, setup, barrier) -> GroupResult:
             break
         else:  # pragma: no cover - _paginated stops asking after MAX_PUSH_ROUNDS
             raise BookError("internal error: the notes do not settle")
+        t1 = time.perf_counter()
         for message in collect.messages:
             if "undefined anchor" in message or "running element" in message:
                 raise Unsupported(message)
@@ -222,8 +226,10 @@ def layout_group(book, options, group: Group, setup, barrier) -> GroupResult:
             for c in group.chapters:
                 if c.id in page.anchors:
                     anchors.setdefault(c.id, counters[i])
+        wait = seen.get("wait", 0.0)
+        seconds = {"layout": t1 - t0 - wait, "wait": wait, "pdf": time.perf_counter() - t1}
         return GroupResult(group.index, pdf, n, labels, starts, anchors, glyphs, list(collect.messages), moved,
-                           counters[-1] if counters else finish.counter_before, seen["strings"])
+                           counters[-1] if counters else finish.counter_before, seen["strings"], seconds)
     finally:
         logger.removeHandler(collect)
 
@@ -266,7 +272,10 @@ def _paginated(book, group, context, pages, pushed, rounds, barrier, root) -> di
         if on:
             strings[name] = by_page[max(on)][-1]
     paginated = Paginated(group.index, start, blank, counters, strings, count)
+    import time
+    t = time.perf_counter()
     finish = barrier(paginated)
+    wait = time.perf_counter() - t
     if finish.keep_blank and not blank:
         raise Unsupported("a chapter group ends on a right-hand page and the next has no blank page before it")
     first = start - 1 if finish.keep_blank else start
@@ -286,7 +295,7 @@ def _paginated(book, group, context, pages, pushed, rounds, barrier, root) -> di
             return value
         context.get_string_set_for = string_for
     return {"finish": finish, "paginated": paginated, "book_counters": book_counters,
-            "strings": {**carried, **strings}}
+            "strings": {**carried, **strings}, "wait": wait}
 
 
 class _PageBoxes:
@@ -511,6 +520,8 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     from .group_cache import GroupCache
     from .join_pdf import join_pdfs
 
+    import time
+    t_start = time.perf_counter()
     sheets = _Sheets((path, path.read_text(encoding="utf-8")) for path in W.stylesheets(book))
     if any(re.search(r"counter\(\s*pages\s*[,)]", text) for _, text in sheets):
         raise Unsupported("counter(pages) needs the whole book")
@@ -522,6 +533,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     groups = make_groups(book, html_text)
     if len(groups) < 2:
         raise Unsupported("one group")
+    t_templates = time.perf_counter() - t_start  # fonts probe, print HTML, groups
     environment = ""
     if cache_dir is not None:
         environment = inputs_digest(book.root, Path(cache_dir).parent, skip_suffixes=(".md", ".markdown"))["inputs"]
@@ -545,7 +557,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
             return Finish(False, 0, {}, 0, p.pages)
         front_setup = (css, page_css + stub_css(counters, stub_names), fetcher, font_config)
         result = layout_group(book, options, groups[0], front_setup, barrier)
-        front_layouts.append(1)
+        front_layouts.append(result.seconds)
         cache.put(key, {**dataclasses.asdict(result), "front_pages": seen["p"].pages})
         return result, seen["p"].pages
 
@@ -604,7 +616,12 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
         raise BookError("internal error: the fonts of the front matter do not settle")
     cache.put(front_key, {"counters": counters})
     out = BytesIO()
+    t_join = time.perf_counter()
     unresolved = join_pdfs([front.pdf] + [r.pdf for r in body], out, body_start=plan.body_start)
+    t_join = time.perf_counter() - t_join
+    fresh = [r.seconds for i, r in plan.results.items() if i in plan.claimed] + front_layouts
+    seconds = {"templates": t_templates, "join": t_join,
+               **{k: sum(x.get(k, 0.0) for x in fresh) for k in ("layout", "wait", "pdf")}}
     warnings = list(dict.fromkeys(m for r in [front, *body] for m in r.warnings))
     warnings += [f"No anchor #{name} for internal URI reference" for name in unresolved or ()]
     labels = front.labels + [label for r in body for label in r.labels]
@@ -613,7 +630,8 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     return W.Rendered(None, None, plan.body_start, labels, warnings, out.getvalue(), fonts,
                       W.length_pt(options.bleed), moved, starts=starts, pages=len(labels), group_cache=cache,
                       split={"groups": len(groups), "laid_out": plan.laid_out + bool(front_layouts),
-                             "front_layouts": len(front_layouts), "processes": jobs if plan.laid_out else 0})
+                             "front_layouts": len(front_layouts), "processes": jobs if plan.laid_out else 0,
+                             "seconds": seconds})
 
 
 def _in_processes(book, options, groups, setup, jobs, plan, first_front):

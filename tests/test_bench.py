@@ -29,27 +29,31 @@ def test_generated_books_are_seeded_and_sized(tmp_path):
 
 def test_benchmark_runs_on_the_smallest_book(tmp_path):
     out = tmp_path / "results.json"
-    r = subprocess.run([sys.executable, "-m", "bench", "--sizes", "10k", "--split", "2", "--no-pandoc",
+    r = subprocess.run([sys.executable, "-m", "bench", "--sizes", "10k", "--jobs", "0,2", "--no-pandoc",
                         "--work", str(tmp_path / "work"), "--json", str(out)], cwd=ROOT, capture_output=True,
                        text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "floor_s" in r.stdout and "10k" in r.stdout and "stages:" in r.stdout
+    assert "floor_s" in r.stdout and "10k" in r.stdout and "j2 time shares:" in r.stdout
     data = json.loads(out.read_text())
     (row,) = data["summary"]
     run = data["runs"][0]
-    for job in ("floor", "build", "split", "rebuild_nochange", "rebuild_edit", "rebuild_epub"):
+    for job in ("floor", "build_j0", "build_j2", "rebuild_nochange", "rebuild_edit", "rebuild_epub"):
         assert run[job]["rc"] == 0, (job, run[job].get("stderr"))
         assert run[job]["wall"] > 0 and run[job]["peak_mb"] > 0, job
-    # the build lays out the same print HTML as the floor: the same number of pages
-    assert row["pages"] == row["build_pages"] > 10
-    assert row["ratio"] > 0 and row["pages_per_s"] > 0 and row["ms_per_page"] > 0 and row["build_mb"] > 0
-    assert {"read", "layout", "pdf", "epub"} <= set(row["stages"])
-    assert abs(sum(row["stages"].values()) - 1) < 0.01
-    # the split layout laid out every chapter: at least the book's pages (each group repeats the front pages)
-    assert run["split"]["groups"] == min(8, row["chapters"]) and run["split"]["pages"] >= row["pages"]
-    # nothing changed: the outputs were kept; an edited chapter is rebuilt, and so is the EPUB alone
+    # both builds lay out the same print HTML as the floor: the same number of pages
+    assert row["pages"] == row["j0_pages"] == row["j2_pages"] > 10
+    for j in ("j0", "j2"):
+        assert row[f"{j}_ratio"] > 0 and row[f"{j}_ms_per_page"] > 0 and row[f"{j}_mb"] > 0
+    assert run["build_j0"]["layout"] == {"one document": "--jobs 0"}
+    assert run["build_j2"]["layout"]["processes"] == 2 and run["build_j2"]["layout"]["groups"] > 2
+    shares = row["j2_shares"]
+    assert {"read", "templates", "layout", "pdf", "join", "epub"} <= set(shares)
+    assert abs(sum(shares.values()) - 1) < 0.01
+    # nothing changed: the outputs were kept; an edited chapter is rebuilt (its group, not the book), and so is
+    # the EPUB alone
     assert row["rebuild_nochange_cached"] is True
     assert run["rebuild_edit"]["cached"] is False and "layout" in run["rebuild_edit"]["timings"]
+    assert 1 <= row["rebuild_edit_laid_out"] < run["build_j2"]["layout"]["groups"]
     assert run["rebuild_epub"]["cached"] is False and "pdf" not in run["rebuild_epub"]["timings"]
     assert list(run["rebuild_epub"]["outputs"]) == ["epub"]
 
