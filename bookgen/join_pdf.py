@@ -9,7 +9,8 @@ part. Fonts stay embedded per part.
 
 A part cannot link to an id laid out in another part, so the caller writes such a link as
 ``<a href="bookgen-xref:ID">``; the join turns it into a link to the named destination
-``ID`` (percent-escapes in ``ID`` are decoded, so write a literal ``%`` as ``%25``).
+``ID`` (an id given raw, e.g. put into WeasyPrint's ``page.links``, or percent-encoded as
+WeasyPrint writes an ``href``: an exact match wins, then the decoded one).
 
 All objects are copied with one ``copy_foreign`` mapping per opened part (pages first,
 then the part's catalog), so ``/Pg``, ``/OBJR /Obj``, destination and outline page
@@ -28,7 +29,6 @@ from pikepdf import Array, Dictionary, Name, String
 __all__ = ["XREF_SCHEME", "join_pdfs"]
 
 XREF_SCHEME = "bookgen-xref:"
-_XREF_BYTES = XREF_SCHEME.encode("ascii")
 _CATALOG_KEYS = ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/OutputIntents")
 
 
@@ -68,6 +68,9 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
             # Stream data is read from the parts while saving: keep them open until then.
             dst.save(os.fspath(out) if isinstance(out, (str, os.PathLike)) else out,
                      min_version=version, deterministic_id=True, compress_streams=True,
+                     # the parts' streams are copied as WeasyPrint compressed them, not decoded and compressed
+                     # again (a third of the join's time, and most of its memory)
+                     stream_decode_level=pikepdf.StreamDecodeLevel.none,
                      fix_metadata_version=False,  # keep the part's XMP as WeasyPrint wrote it
                      object_stream_mode=pikepdf.ObjectStreamMode.generate)
     finally:
@@ -132,6 +135,7 @@ class _Joiner:
         self.acro_fields: list = []
         self.acroform = None
         self.meta = None
+        self.file_id = None
 
     # -- per part -----------------------------------------------------------------------
     def add_part(self, src: pikepdf.Pdf, *, is_meta: bool) -> None:
@@ -162,8 +166,9 @@ class _Joiner:
         for annots in annots_by_page:
             for annot in annots:
                 action = annot.get("/A")
+                # str(): WeasyPrint writes a non-ASCII URI as UTF-16BE text
                 if (isinstance(action, Dictionary) and action.get("/S") == Name.URI
-                        and bytes(action.get("/URI", b"")).startswith(_XREF_BYTES)):
+                        and str(action.get("/URI", "")).startswith(XREF_SCHEME)):
                     self.xref_links.append(annot)
         acroform = catalog.get("/AcroForm")
         if isinstance(acroform, Dictionary):
@@ -172,6 +177,9 @@ class _Joiner:
             self.acro_fields.extend(list(acroform.get("/Fields", [])))
         if is_meta:
             self.meta = (catalog, _copy_direct(dst, src.trailer.get("/Info")))
+            file_id = src.trailer.get("/ID")  # WeasyPrint's pdf_identifier is /ID[0]
+            if isinstance(file_id, Array) and len(file_id) == 2:
+                self.file_id = Array([String(bytes(x)) for x in file_id])
 
     def _add_structure(self, catalog, pages, annots_by_page, first) -> None:
         root = catalog.get("/StructTreeRoot")
@@ -321,6 +329,8 @@ class _Joiner:
                     root[key] = catalog[key]
             if isinstance(info, Dictionary):  # Title, Author, ..., dates, custom keys
                 dst.trailer.Info = info if info.is_indirect else dst.make_indirect(info)
+        if self.file_id is not None:
+            dst.trailer.ID = self.file_id  # qpdf keeps /ID[0], makes /ID[1] from the content
         return unresolved
 
     def _write_structure(self) -> None:
@@ -415,9 +425,11 @@ class _Joiner:
             by_text.setdefault(str(key), key)
         unresolved = set()
         for annot in self.xref_links:
-            uri = bytes(annot.A.URI)[len(_XREF_BYTES):]
-            ident = unquote(uri.decode("utf-8", "replace"))
-            key = by_text.get(ident)
+            raw = str(annot.A.URI)[len(XREF_SCHEME):]
+            # An href in HTML comes percent-encoded (so ASCII) from WeasyPrint; an id put
+            # into page.links comes as it is. An exact match wins.
+            ident = unquote(raw) if raw.isascii() else raw
+            key = by_text.get(raw, by_text.get(ident))
             if key is None:
                 unresolved.add(ident)
                 key = String(ident)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import hashlib
 import logging
 import os
@@ -30,11 +29,18 @@ from .errors import BookError, Problem
 PLACEHOLDER_STYLE = "display: none !important"
 LEAD_STYLE = ("display: block !important; position: static !important; float: none !important; "
               "height: 0 !important; margin: 0 !important; padding: 0 !important; border: 0 !important")
-GROUP_CHARS = 60_000  # about 8,000 words: a group is one chapter, or short chapters together up to this size
+GROUP_CHARS = 12_000  # about 1,500 words: a group is one chapter, or short chapters together up to this size
 
 
 class Unsupported(Exception):
     """This book's layout cannot be split into groups; lay it out whole."""
+
+
+class Paginated_(Exception):
+    """Raised at the barrier when only the page breaks were wanted (the front matter's first layout)."""
+    def __init__(self, paginated, strings):
+        super().__init__()
+        self.paginated, self.strings = paginated, strings
 
 
 class Relayout(Exception):
@@ -158,7 +164,7 @@ def _ids_on_pages(pages, wanted: set) -> dict:
     return where
 
 
-def layout_group(book, options, group: Group, setup, barrier) -> GroupResult:
+def layout_group(book, options, group: Group, setup, barrier, paginate_only: bool = False) -> GroupResult:
     """Lay out one group; `barrier(paginated) -> Finish` is called once its pages are broken."""
     from weasyprint import CSS, HTML
 
@@ -181,7 +187,8 @@ def layout_group(book, options, group: Group, setup, barrier) -> GroupResult:
             seen: dict = {}
 
             def on_paginated(context, pages):
-                seen.update(_paginated(book, group, context, pages, pushed, rounds, barrier, html.etree_element))
+                seen.update(_paginated(book, group, context, pages, pushed, rounds, barrier, html.etree_element,
+                                       paginate_only))
 
             try:
                 with _barrier(on_paginated):
@@ -189,6 +196,8 @@ def layout_group(book, options, group: Group, setup, barrier) -> GroupResult:
             except Relayout as r:
                 pushed += r.selectors
                 continue
+            except Paginated_ as p:
+                return p
             break
         else:  # pragma: no cover - _paginated stops asking after MAX_PUSH_ROUNDS
             raise BookError("internal error: the notes do not settle")
@@ -239,7 +248,7 @@ class _Pages:
         self.pages = pages
 
 
-def _paginated(book, group, context, pages, pushed, rounds, barrier, root) -> dict:
+def _paginated(book, group, context, pages, pushed, rounds, barrier, root, paginate_only=False) -> dict:
     """At the barrier: keep the notes on their calls' pages (or lay out again), say where the group begins, and
     set the page counter and named strings it starts from."""
     from . import write_pdf as W
@@ -272,6 +281,8 @@ def _paginated(book, group, context, pages, pushed, rounds, barrier, root) -> di
         if on:
             strings[name] = by_page[max(on)][-1]
     paginated = Paginated(group.index, start, blank, counters, strings, count)
+    if paginate_only:
+        raise Paginated_(paginated, strings)
     import time
     t = time.perf_counter()
     finish = barrier(paginated)
@@ -572,10 +583,14 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
         if state:
             plan.set_front(state["pages"], state["counter"], state["strings"])
             return None, state["pages"]
-        front, pages = lay_out_front(guess)
-        cache.put(state_key, {"pages": pages, "counter": front.counter_last, "strings": front.strings})
-        plan.set_front(pages, front.counter_last, front.strings)
-        return front, pages
+        # its page breaks only: it is laid out again, whole, once the chapters' folios are known
+        setup_guess = (css, page_css + stub_css(guess, stub_names), fetcher, font_config)
+        stop = layout_group(book, options, groups[0], setup_guess, None, paginate_only=True)
+        p = stop.paginated
+        state = {"pages": p.pages, "counter": p.counters[p.pages - 1] if p.pages else 0, "strings": stop.strings}
+        cache.put(state_key, state)
+        plan.set_front(state["pages"], state["counter"], state["strings"])
+        return None, state["pages"]
 
     jobs = max(1, min(jobs, len(plan.todo)))
     if len(plan.todo) and jobs > 1:
@@ -589,7 +604,8 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
                 plan.on_paginated(p)
                 return plan.finishes[p.index]
             plan.on_done(layout_group(book, options, groups[index], setup, barrier))
-            gc.collect()
+            # (no gc.collect() here: a laid-out group is freed by reference counting; a collection per group
+            # cost a second on a 100k-word book and saved nothing)
     body = [plan.results[g.index] for g in groups[1:]]
     # The front matter again, with every chapter's folio in the contents and the fonts the book really uses.
     counters = {c: r.anchor_counters[c] for r in body for c in r.anchor_counters}
@@ -727,4 +743,3 @@ def _worker(conn, book, options, groups, setup):
             conn.send(("problems", e.problems))
         except Exception:
             conn.send(("error", BookError(f"internal error in a layout process:\n{traceback.format_exc()}")))
-        gc.collect()

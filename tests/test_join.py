@@ -61,7 +61,7 @@ def docs():
 @pytest.fixture(scope="module")
 def parts(docs):
     d1, d2, d3 = docs
-    return [d1.write_pdf(pdf_variant="pdf/ua-1"), d2.write_pdf(pdf_variant="pdf/ua-1"),
+    return [d1.write_pdf(pdf_variant="pdf/ua-1"), d2.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=b"book-42"),
             d3.copy(d3.pages[1:]).write_pdf(pdf_variant="pdf/ua-1")]  # a part from copy()
 
 
@@ -327,6 +327,7 @@ def test_metadata_from_chosen_part(parts, pdf):
         assert bool(pdf.Root.MarkInfo.Marked) is True
         assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle) is True
         assert pdf.pdf_version == source.pdf_version
+        assert bytes(pdf.trailer.ID[0]) == b"book-42" == bytes(source.trailer.ID[0])
 
 
 def test_reproducible(parts, joined, tmp_path):
@@ -339,7 +340,7 @@ def test_reproducible(parts, joined, tmp_path):
     data = joined[0].read_bytes()
     assert again.read_bytes() == data == stream.getvalue()
     with pikepdf.open(joined[0]) as result:
-        assert len(result.trailer.ID) == 2 and len(bytes(result.trailer.ID[0])) == 16
+        assert len(result.trailer.ID) == 2 and len(bytes(result.trailer.ID[1])) == 16
     other = io.BytesIO()
     join_pdfs(parts, other, body_start=1, bleed_pt=5, metadata_from=1)
     assert other.getvalue() != data
@@ -374,3 +375,28 @@ def test_duplicate_names_and_non_ascii_ids():
         assert str(a2.Dest) == "caf\u00e9 au lait" and str(a2.Contents) == "caf\u00e9 au lait"
         # the second part's own link still goes to its own "dup", on page 2
         assert isinstance(b1.Dest, pikepdf.Array) and pages[b1.Dest[0].objgen] == 1
+
+
+def test_raw_xref_written_into_page_links():
+    """Like bookgen.split_layout: an internal link whose target is in another part becomes
+    an external link to bookgen-xref:<raw id> in WeasyPrint's page.links."""
+    import weasyprint
+    ids = ["a%41", "\u00e9t\u00e9"]  # WeasyPrint decodes href="#a%2541" to the target a%41
+    doc = weasyprint.HTML(string=html("One", "<h1>One</h1><p>"
+                                      '<a href="#a%2541">x</a> <a href="#\u00e9t\u00e9">y</a></p>')).render()
+    for page in doc.pages:
+        page.links[:] = [("external", "bookgen-xref:" + target, rect, box) if kind == "internal"
+                         else (kind, target, rect, box) for kind, target, rect, box in page.links]
+    first = doc.write_pdf(pdf_variant="pdf/ua-1")
+    second = weasyprint.HTML(string=html("Two", "".join(f'<h1 id="{i}" class="new">{i}</h1>' for i in ids + ["aA"]))
+                             ).write_pdf(pdf_variant="pdf/ua-1")
+    out = io.BytesIO()
+    assert join_pdfs([first, second], out, body_start=0) == []
+    out.seek(0)
+    with pikepdf.open(out) as result:
+        pages = page_index(result)
+        dests = name_tree(result)
+        annots = list(result.pages[0].obj.Annots)
+        assert [str(a.Dest) for a in annots] == ids  # the raw id wins over its decoding "aA"
+        assert [pages[dests[str(a.Dest)][0].objgen] for a in annots] == [1, 2]
+        assert pages[dests["aA"][0].objgen] == 3
