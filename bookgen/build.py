@@ -110,6 +110,10 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     result.warnings.extend(css_warnings)
     if options.strict and css_warnings:
         raise BookError(book.warnings + tuple(css_warnings))
+    cover = None
+    if "epub" in options.formats:
+        from .cover import start_cover
+        cover = start_cover(book)  # in another process, while the print edition is laid out
     # The EPUB carries the print page numbers, so both editions need the laid-out print edition.
     from .group_cache import FOLDER
     rendered = timed("layout", lay_out, book, PrintOptions(options.bleed, options.crop_marks), options.jobs,
@@ -144,7 +148,7 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     gc.collect()
     if "epub" in options.formats:
         from .write_epub import write_epub
-        files["epub"] = timed("epub", write_epub, book, pages, detail=size)
+        files["epub"] = timed("epub", write_epub, book, pages, cover.result() if cover else None, detail=size)
     for fmt, data in files.items():
         check_output(fmt, data)
     try:
@@ -271,9 +275,9 @@ def check_output(fmt: str, data: bytes):
     import zipfile
     try:
         if fmt == "pdf":
-            from pypdf import PdfReader
-            if not PdfReader(io.BytesIO(data)).pages:
-                raise ValueError("no pages")
+            # a whole file, header to end marker (reading its pages with pypdf cost a 500-page book 20 MB)
+            if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-64:]:
+                raise ValueError("not a whole PDF")
         else:
             z = zipfile.ZipFile(io.BytesIO(data))
             if z.namelist()[0] != "mimetype" or z.testzip() is not None:

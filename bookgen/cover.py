@@ -35,3 +35,34 @@ def generated_cover(book) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=88, optimize=True)
     return out.getvalue()
+
+
+class _Ready:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def start_cover(book):
+    """Make the cover in another process while the print edition is laid out (rendering it at full size takes
+    about 30 MB, which the build's own process is spared); `.result()` gives what cover_image gives."""
+    if book.meta.cover is not None:
+        return _Ready(cover_image(book))
+    import dataclasses
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .split_layout import main_module_hidden, start_fork_server
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return _Ready(cover_image(book))
+    pool = ProcessPoolExecutor(1, mp_context=start_fork_server())
+    with main_module_hidden():
+        future = pool.submit(cover_image, dataclasses.replace(book, chapters=()))
+    pool.shutdown(wait=False)  # its one process ends once the cover is made
+
+    class Pending:
+        def result(self):
+            return future.result()
+    return Pending()

@@ -519,3 +519,44 @@ def _copy_direct(dst, obj):
     if isinstance(obj, Array):
         return Array([_copy_direct(dst, v) for v in obj])
     return obj
+
+
+def join_in_a_process(parts: list[bytes], *, body_start: int) -> tuple[bytes, list[str]]:
+    """join_pdfs in a fresh Python process (it imports only pikepdf), so that the memory the join needs (about
+    1 MB for each part opened) is never added to the layout's: the build's largest process stays small."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    project = str(Path(__file__).resolve().parent.parent)
+    with tempfile.TemporaryDirectory(prefix="bookgen-join-") as tmp:
+        paths = []
+        for i, data in enumerate(parts):
+            path = Path(tmp) / f"part{i:05d}.pdf"
+            path.write_bytes(data)
+            paths.append(str(path))
+        out = Path(tmp) / "book.pdf"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")]))}
+        run = subprocess.run([sys.executable, "-m", "bookgen.join_pdf", str(out), str(body_start), *paths],
+                             capture_output=True, text=True, env=env)
+        if run.returncode != 0:
+            raise RuntimeError(f"joining the chapter groups' PDFs failed:\n{run.stderr[-3000:]}")
+        return out.read_bytes(), json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    """python -m bookgen.join_pdf OUT BODY_START PART.pdf... : prints the unresolved link ids as JSON."""
+    import json
+    import sys
+    argv = sys.argv[1:] if argv is None else argv
+    out, body_start, paths = argv[0], int(argv[1]), argv[2:]
+    parts = [open(p, "rb").read() for p in paths]
+    unresolved = join_pdfs(parts, out, body_start=body_start)
+    print(json.dumps(unresolved))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -432,9 +432,14 @@ def _setup(book, options, css_texts, extra_css: str = ""):
     from . import write_pdf as W
     fetcher = W.fetcher_for(book)
     font_config = FontConfiguration()
-    css = [CSS(string=text, base_url=str(path.parent) + os.sep, url_fetcher=fetcher, font_config=font_config)
-           for path, text in css_texts]
-    return css, css_texts.page_css + extra_css, fetcher, font_config
+    css = []
+    for path, text in css_texts:
+        try:
+            css.append(CSS(string=text, base_url=str(path.parent) + os.sep, url_fetcher=fetcher,
+                           font_config=font_config))
+        except Exception as e:  # a stylesheet WeasyPrint cannot parse at all
+            raise BookError(Problem(path, f"stylesheet error: {e}", None, "fix the CSS")) from None
+    return css, getattr(css_texts, "page_css", "") + extra_css, fetcher, font_config
 
 
 class _Sheets(list):
@@ -524,27 +529,28 @@ def _result(data: dict) -> GroupResult:
 def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool = True):
     """Lay out the print edition in groups (in `jobs` processes) and join them; write_pdf.Rendered.
     `cache_dir`: where to keep each group's layout for the next build (bookgen/group_cache.py)."""
-    from io import BytesIO
-
     from . import write_pdf as W
     from .cache import inputs_digest
     from .group_cache import GroupCache
-    from .join_pdf import join_pdfs
+    from .join_pdf import join_in_a_process
 
     import time
     t_start = time.perf_counter()
     sheets = _Sheets((path, path.read_text(encoding="utf-8")) for path in W.stylesheets(book))
     if any(re.search(r"counter\(\s*pages\s*[,)]", text) for _, text in sheets):
         raise Unsupported("counter(pages) needs the whole book")
-    setup = _setup(book, options, sheets)  # the stylesheets parse before the pages: their errors come first
-    css, _, fetcher, font_config = setup
-    fonts = W.probe_fonts(book, css, fetcher, font_config)
+    import multiprocessing
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        start_fork_server()  # its imports overlap with the print HTML
+    # The fonts the copyright page names are those the groups really use: known once they are laid out, and
+    # only the front matter prints them (no probe needed).
+    fonts = ()
     html_text, page_css = W.print_html(book, options, fonts=W.font_names(fonts))
-    setup = (css, page_css, fetcher, font_config)
+    sheets.page_css = page_css
     groups = make_groups(book, html_text)
     if len(groups) < 2:
         raise Unsupported("one group")
-    t_templates = time.perf_counter() - t_start  # fonts probe, print HTML, groups
+    t_templates = time.perf_counter() - t_start  # print HTML, groups
     environment = ""
     if cache_dir is not None:
         environment = inputs_digest(book.root, Path(cache_dir).parent, skip_suffixes=(".md", ".markdown"))["inputs"]
@@ -561,16 +567,10 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
         hit = cache.get(key)
         if hit:
             return _result({k: v for k, v in hit.items() if k != "front_pages"}), hit["front_pages"]
-        seen = {}
-
-        def barrier(p):
-            seen["p"] = p
-            return Finish(False, 0, {}, 0, p.pages)
-        front_setup = (css, page_css + stub_css(counters, stub_names), fetcher, font_config)
-        result = layout_group(book, options, groups[0], front_setup, barrier)
+        result, pages = front.run(groups[0], stub_css(counters, stub_names))
         front_layouts.append(result.seconds)
-        cache.put(key, {**dataclasses.asdict(result), "front_pages": seen["p"].pages})
-        return result, seen["p"].pages
+        cache.put(key, {**dataclasses.asdict(result), "front_pages": pages})
+        return result, pages
 
     # The front matter's length and the named strings it sets, with the folios of the last build (or 1s).
     front_key = cache.key("folios", groups[0].stubs, base_key)  # not the front matter's HTML: it has the date
@@ -584,30 +584,72 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
             plan.set_front(state["pages"], state["counter"], state["strings"])
             return None, state["pages"]
         # its page breaks only: it is laid out again, whole, once the chapters' folios are known
-        setup_guess = (css, page_css + stub_css(guess, stub_names), fetcher, font_config)
-        stop = layout_group(book, options, groups[0], setup_guess, None, paginate_only=True)
-        p = stop.paginated
-        state = {"pages": p.pages, "counter": p.counters[p.pages - 1] if p.pages else 0, "strings": stop.strings}
+        p, strings = front.run(groups[0], stub_css(guess, stub_names), paginate_only=True)
+        state = {"pages": p.pages, "counter": p.counters[p.pages - 1] if p.pages else 0, "strings": strings}
         cache.put(state_key, state)
         plan.set_front(state["pages"], state["counter"], state["strings"])
         return None, state["pages"]
 
     jobs = max(1, min(jobs, len(plan.todo)))
-    if len(plan.todo) and jobs > 1:
-        front, front_pages = _in_processes(book, options, groups, setup, jobs, plan, first_front)
-    else:
-        front, front_pages = first_front()
-        while plan.todo:
-            index = plan.take()
-
-            def barrier(p):
-                plan.on_paginated(p)
-                return plan.finishes[p.index]
-            plan.on_done(layout_group(book, options, groups[index], setup, barrier))
-            # (no gc.collect() here: a laid-out group is freed by reference counting; a collection per group
-            # cost a second on a 100k-word book and saved nothing)
+    processes = "forkserver" in multiprocessing.get_all_start_methods()
+    front = _Front(book, options, sheets, processes)
+    try:
+        result = _lay_out_groups(book, options, groups, sheets, jobs, plan, first_front, processes)
+        first, front_pages = result
+        result = _finish_front(book, options, groups, plan, cache, base_key, fonts, guess, first, front_pages,
+                               lay_out_front)
+    finally:
+        front.close()
+    front, fonts, counters = result
     body = [plan.results[g.index] for g in groups[1:]]
-    # The front matter again, with every chapter's folio in the contents and the fonts the book really uses.
+    cache.put(front_key, {"counters": counters})
+    t_join = time.perf_counter()
+    try:
+        pdf, unresolved = join_in_a_process([front.pdf] + [r.pdf for r in body], body_start=plan.body_start)
+    except RuntimeError as e:
+        raise BookError(f"internal error: {e}") from None
+    t_join = time.perf_counter() - t_join
+    fresh = [r.seconds for i, r in plan.results.items() if i in plan.claimed] + front_layouts
+    seconds = {"templates": t_templates, "join": t_join,
+               **{k: sum(x.get(k, 0.0) for x in fresh) for k in ("layout", "wait", "pdf")}}
+    warnings = list(dict.fromkeys(m for r in [front, *body] for m in r.warnings))
+    warnings += [f"No anchor #{name} for internal URI reference" for name in unresolved or ()]
+    labels = front.labels + [label for r in body for label in r.labels]
+    starts = front.starts + [s for r in body for s in r.starts]
+    moved = [m for r in [front, *body] for m in r.moved]
+    return W.Rendered(None, None, plan.body_start, labels, warnings, pdf, fonts,
+                      W.length_pt(options.bleed), moved, starts=starts, pages=len(labels), group_cache=cache,
+                      split={"groups": len(groups), "laid_out": plan.laid_out + bool(front_layouts),
+                             "front_layouts": len(front_layouts), "processes": jobs if plan.laid_out else 0,
+                             "seconds": seconds})
+
+
+def _lay_out_groups(book, options, groups, sheets, jobs, plan, first_front, processes):
+    """Lay out the groups the cache does not have: in worker processes, or here when there are none."""
+    if plan.todo and processes:
+        # in worker processes even with --jobs 1: the memory a layout leaves behind goes with its process
+        return _in_processes(book, options, groups, list(sheets), sheets.page_css, jobs, plan, first_front)
+    first = first_front()
+    if plan.todo:
+        css, _, fetcher, font_config = _setup(book, options, sheets)
+        setup = (css, sheets.page_css, fetcher, font_config)
+    while plan.todo:
+        index = plan.take()
+
+        def barrier(p):
+            plan.on_paginated(p)
+            return plan.finishes[p.index]
+        plan.on_done(layout_group(book, options, groups[index], setup, barrier))
+        # (no gc.collect() here: a laid-out group is freed by reference counting; a collection per group
+        # cost a second on a 100k-word book and saved nothing)
+    return first
+
+
+def _finish_front(book, options, groups, plan, cache, base_key, fonts, guess, front, front_pages, lay_out_front):
+    """The front matter laid out with every chapter's folio in the contents and, on the copyright page, the
+    fonts the book really uses; (its GroupResult, the fonts, the folios)."""
+    from . import write_pdf as W
+    body = [plan.results[g.index] for g in groups[1:]]
     counters = {c: r.anchor_counters[c] for r in body for c in r.anchor_counters}
     front_counters = guess if front is not None else None
     for _ in range(4):
@@ -623,46 +665,79 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
             groups[0] = make_groups(book, html_text)[0]
             groups[0].key = cache.key("group", groups[0].html, base_key)
         elif front is not None and counters == front_counters:
-            break
+            return front, fonts, counters
         front, pages = lay_out_front(counters)
         front_counters = counters
         if pages != front_pages:
             raise Unsupported("the front matter's length depends on the folios in its contents")
-    else:
-        raise BookError("internal error: the fonts of the front matter do not settle")
-    cache.put(front_key, {"counters": counters})
-    out = BytesIO()
-    t_join = time.perf_counter()
-    unresolved = join_pdfs([front.pdf] + [r.pdf for r in body], out, body_start=plan.body_start)
-    t_join = time.perf_counter() - t_join
-    fresh = [r.seconds for i, r in plan.results.items() if i in plan.claimed] + front_layouts
-    seconds = {"templates": t_templates, "join": t_join,
-               **{k: sum(x.get(k, 0.0) for x in fresh) for k in ("layout", "wait", "pdf")}}
-    warnings = list(dict.fromkeys(m for r in [front, *body] for m in r.warnings))
-    warnings += [f"No anchor #{name} for internal URI reference" for name in unresolved or ()]
-    labels = front.labels + [label for r in body for label in r.labels]
-    starts = front.starts + [s for r in body for s in r.starts]
-    moved = [m for r in [front, *body] for m in r.moved]
-    return W.Rendered(None, None, plan.body_start, labels, warnings, out.getvalue(), fonts,
-                      W.length_pt(options.bleed), moved, starts=starts, pages=len(labels), group_cache=cache,
-                      split={"groups": len(groups), "laid_out": plan.laid_out + bool(front_layouts),
-                             "front_layouts": len(front_layouts), "processes": jobs if plan.laid_out else 0,
-                             "seconds": seconds})
+    raise BookError("internal error: the fonts of the front matter do not settle")
 
 
-def _in_processes(book, options, groups, setup, jobs, plan, first_front):
-    """Lay out the groups in `plan.todo` in `jobs` forked processes; the front matter here, meanwhile."""
+class _Front:
+    """Lays out the front matter: in a process of its own, so that this one never holds a laid-out document."""
+
+    def __init__(self, book, options, sheets, processes: bool):
+        self.args = (dataclasses.replace(book, chapters=()), options, list(sheets), sheets.page_css)
+        self.book, self.options, self.sheets = book, options, sheets
+        self.pool = None
+        if processes:
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(1, mp_context=start_fork_server())
+
+    def run(self, group, extra_css: str, paginate_only: bool = False):
+        if self.pool is None:
+            return _front_job(self.book, self.options, self.sheets, self.sheets.page_css, group, extra_css,
+                              paginate_only)
+        with main_module_hidden():
+            future = self.pool.submit(_front_job, *self.args, group, extra_css, paginate_only)
+        return future.result()
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+_FRONT_SETUP: dict = {}
+
+
+def _front_job(book, options, sheets, page_css, group, extra_css, paginate_only):
+    """(GroupResult, pages), or Paginated_ with paginate_only."""
+    key = (str(book.root), page_css, tuple(text for _, text in sheets))
+    if key not in _FRONT_SETUP:
+        _FRONT_SETUP.clear()
+        _FRONT_SETUP[key] = _setup(book, options, sheets)
+    css, _, fetcher, font_config = _FRONT_SETUP[key]
+    setup = (css, page_css + extra_css, fetcher, font_config)
+    seen = {}
+
+    def barrier(p):
+        seen["p"] = p
+        return Finish(False, 0, {}, 0, p.pages)
+    result = layout_group(book, options, group, setup, barrier, paginate_only=paginate_only)
+    if paginate_only:  # layout_group returned the Paginated_ it stopped with: send what it holds
+        return result.paginated, result.strings
+    return result, seen["p"].pages
+
+
+def _in_processes(book, options, groups, sheets, page_css, jobs, plan, first_front):
+    """Lay out the groups in `plan.todo` in `jobs` worker processes; the front matter here, meanwhile.
+
+    The workers come from a fork server that has only imported WeasyPrint: they start small and fast (a fork
+    of this process would carry its memory, and copying it page by page as they write slows them down), and
+    are sent what they lay out."""
     import multiprocessing
     from multiprocessing.connection import wait
 
-    ctx = multiprocessing.get_context("fork")
+    ctx = start_fork_server()
+    light = dataclasses.replace(book, chapters=())  # a group carries its own chapters
     workers = []
-    for _ in range(jobs):
-        parent_end, child_end = ctx.Pipe()
-        process = ctx.Process(target=_worker, args=(child_end, book, options, groups, setup), daemon=True)
-        process.start()
-        child_end.close()
-        workers.append((process, parent_end))
+    with main_module_hidden():
+        for _ in range(jobs):
+            parent_end, child_end = ctx.Pipe()
+            process = ctx.Process(target=_worker, args=(child_end, light, options, sheets, page_css), daemon=True)
+            process.start()
+            child_end.close()
+            workers.append((process, parent_end))
     try:
         idle = [conn for _, conn in workers]
         busy: dict = {}  # connection -> group index
@@ -672,7 +747,7 @@ def _in_processes(book, options, groups, setup, jobs, plan, first_front):
             while idle and plan.todo:
                 conn = idle.pop(0)
                 busy[conn] = plan.take()
-                conn.send(busy[conn])
+                conn.send(groups[busy[conn]])
 
         def release():
             for index in [i for i in waiting if i in plan.finishes]:
@@ -719,23 +794,53 @@ def _in_processes(book, options, groups, setup, jobs, plan, first_front):
                 process.kill()
 
 
-def _worker(conn, book, options, groups, setup):
+def start_fork_server():
+    """The multiprocessing context whose processes fork from a server that has imported WeasyPrint (started
+    now, so that its imports overlap with what this process does meanwhile)."""
+    import multiprocessing
+    import multiprocessing.forkserver
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["bookgen.split_layout", "bookgen.pagemap", "bookgen.cover", "weasyprint"])
+    with main_module_hidden():
+        multiprocessing.forkserver.ensure_running()
+    return ctx
+
+
+@contextlib.contextmanager
+def main_module_hidden():
+    """multiprocessing makes a new process import the script that started the build (`__main__`), which runs a
+    script without an `if __name__ == "__main__"` guard again; the workers need only this module."""
+    import sys
+    main = sys.modules.get("__main__")
+    saved = {name: getattr(main, name) for name in ("__file__", "__spec__") if hasattr(main, name)}
+    try:
+        for name in saved:
+            setattr(main, name, None)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(main, name, value)
+
+
+def _worker(conn, book, options, sheets, page_css):
     import signal
     import traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    css, _, fetcher, font_config = _setup(book, options, sheets)
+    setup = (css, page_css, fetcher, font_config)
     while True:
         try:
-            index = conn.recv()
+            group = conn.recv()
         except EOFError:
             return
-        if index is None:
+        if group is None:
             return
 
         def barrier(p):
             conn.send(("paginated", p))
             return conn.recv()
         try:
-            result = layout_group(book, options, groups[index], setup, barrier)
+            result = layout_group(book, options, group, setup, barrier)
             conn.send(("done", result))
         except Unsupported as e:
             conn.send(("unsupported", str(e)))

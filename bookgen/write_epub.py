@@ -239,8 +239,9 @@ def cover_description(book, words) -> str:
     return text
 
 
-def write_epub(book, pages=None) -> bytes:
-    """The EPUB as bytes. `pages`: the print edition's page starts (pagemap), or None."""
+def write_epub(book, pages=None, cover=None) -> bytes:
+    """The EPUB as bytes. `pages`: the print edition's page starts (pagemap), or None. `cover`: the cover image
+    as cover.cover_image returns it, when it was made beforehand (cover.start_cover)."""
     from ebooklib import epub
 
     meta = book.meta
@@ -281,7 +282,7 @@ def write_epub(book, pages=None) -> bytes:
         eb.add_metadata(None, "meta", value, {"property": prop})
 
     # cover
-    image, media_type, ext = cover_image(book)
+    image, media_type, ext = cover or cover_image(book)
     cover_href = f"images/cover.{ext}"
     cover_item = epub.EpubItem(uid="cover-image", file_name=cover_href, media_type=media_type, content=image)
     cover_item.properties = ["cover-image"]
