@@ -105,6 +105,9 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         book = load_book(options.book, strict=options.strict, page_size=options.page_size)
         return book, check_stylesheets(book, options.strict)
 
+    if options.jobs != 0:
+        from .split_layout import start_fork_server
+        start_fork_server()  # the layout processes' server imports WeasyPrint while the book is read
     book, css_warnings = timed("read", read, detail=lambda v: describe(v[0]))
     result.warnings.extend(book.warnings)
     result.warnings.extend(css_warnings)

@@ -113,35 +113,60 @@ def page_counters(counters: list, first: int, counter_before: int) -> list:
 
 # -- in a worker: one group ---------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _barrier(on_paginated):
-    """Call `on_paginated(context, page_boxes)` once WeasyPrint has broken the pages and before it draws the first
-    margin box (weasyprint.layout.layout_document)."""
+_HOOKS: dict = {}  # the layout in progress (its greenlet) -> its barrier state
+
+
+def _current():
+    """Which layout is running: a worker runs several, each in a greenlet (see _worker)."""
+    try:
+        import greenlet
+    except ImportError:  # pragma: no cover - a dependency
+        return None
+    return greenlet.getcurrent()
+
+
+def _install_hooks():
+    """Wrap WeasyPrint's page breaking and margin drawing once: for a layout with a barrier, keep its page boxes
+    and call the barrier before the first margin box; other layouts pass through."""
     import weasyprint.layout as layout
 
+    if getattr(layout, "_bookgen_hooks", False):
+        return
     make_all_pages, make_margin_boxes = layout.make_all_pages, layout.make_margin_boxes
     if not callable(make_all_pages) or not callable(make_margin_boxes):
         raise Unsupported("this WeasyPrint has no page-breaking stage to stop at")
-    state = {"pages": None, "called": False}
 
     def all_pages(context, root_box, html, pages):
+        state = _HOOKS.get(_current())
         made = []
         for page in make_all_pages(context, root_box, html, pages):
             made.append(page)
             yield page
-        state["pages"] = made
+        if state is not None:
+            state["pages"] = made
 
     def margin_boxes(context, page, page_state):
-        if not state["called"]:
+        state = _HOOKS.get(_current())
+        if state is not None and not state["called"]:
             state["called"] = True
-            on_paginated(context, state["pages"])
+            state["on_paginated"](context, state["pages"])
         return make_margin_boxes(context, page, page_state)
 
     layout.make_all_pages, layout.make_margin_boxes = all_pages, margin_boxes
+    layout._bookgen_hooks = True
+
+
+@contextlib.contextmanager
+def _barrier(on_paginated):
+    """Call `on_paginated(context, page_boxes)` once WeasyPrint has broken the pages and before it draws the first
+    margin box (weasyprint.layout.layout_document)."""
+    _install_hooks()
+    key = _current()
+    _HOOKS[key] = {"pages": None, "called": False, "on_paginated": on_paginated}
     try:
         yield
     finally:
-        layout.make_all_pages, layout.make_margin_boxes = make_all_pages, make_margin_boxes
+        _HOOKS.pop(key, None)
 
 
 class _Collect(logging.Handler):
@@ -739,40 +764,54 @@ def _in_processes(book, options, groups, sheets, page_css, jobs, plan, first_fro
             child_end.close()
             workers.append((process, parent_end))
     try:
-        idle = [conn for _, conn in workers]
-        busy: dict = {}  # connection -> group index
-        waiting: dict = {}  # group index -> connection, at the barrier
+        conns = [conn for _, conn in workers]
+        running: dict = {c: None for c in conns}  # connection -> the group it lays out now (None: free)
+        held: dict = {c: set() for c in conns}  # connection -> groups waiting at its barrier
+        resumed: dict = {c: set() for c in conns}  # connection -> groups sent their Finish, not done yet
+        waiting: dict = {}  # group index -> connection, at the barrier without its Finish
 
         def dispatch():
-            while idle and plan.todo:
-                conn = idle.pop(0)
-                busy[conn] = plan.take()
-                conn.send(groups[busy[conn]])
+            # a worker lays out one group at a time, and holds at most MAX_WAITING more
+            for c in conns:
+                if plan.todo and running[c] is None and len(held[c]) + len(resumed[c]) <= MAX_WAITING:
+                    running[c] = plan.take()
+                    c.send(groups[running[c]])
 
         def release():
             for index in [i for i in waiting if i in plan.finishes]:
-                waiting.pop(index).send(plan.finishes[index])
+                c = waiting.pop(index)
+                held[c].discard(index)
+                resumed[c].add(index)
+                c.send((index, plan.finishes[index]))
 
         dispatch()
         front = first_front()
         release()
         dispatch()
         while len(plan.results) < len(groups) - 1:
+            busy = [c for c in conns if running[c] is not None or held[c] or resumed[c]]
             if not busy:
                 raise BookError("internal error: chapter groups left with nothing to lay them out")
-            for conn in wait(list(busy)):
+            for conn in wait(busy):
                 try:
                     kind, value = conn.recv()
                 except EOFError:
                     raise BookError("internal error: a layout process stopped") from None
                 if kind == "paginated":
-                    waiting[value.index] = conn
                     plan.on_paginated(value)
+                    if value.index in plan.finishes:
+                        conn.send((value.index, plan.finishes[value.index]))  # goes on at once
+                    else:
+                        # it waits at the barrier; the worker takes another group meanwhile
+                        running[conn] = None
+                        held[conn].add(value.index)
+                        waiting[value.index] = conn
                     release()
                 elif kind == "done":
                     plan.on_done(value)
-                    del busy[conn]
-                    idle.append(conn)
+                    if running[conn] == value.index:
+                        running[conn] = None
+                    resumed[conn].discard(value.index)
                 elif kind == "unsupported":
                     raise Unsupported(value)
                 elif kind == "problems":
@@ -796,9 +835,11 @@ def _in_processes(book, options, groups, sheets, page_css, jobs, plan, first_fro
 
 def start_fork_server():
     """The multiprocessing context whose processes fork from a server that has imported WeasyPrint (started
-    now, so that its imports overlap with what this process does meanwhile)."""
+    now, so that its imports overlap with what this process does meanwhile); None where there is none."""
     import multiprocessing
     import multiprocessing.forkserver
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["bookgen.split_layout", "bookgen.pagemap", "bookgen.cover", "weasyprint"])
     with main_module_hidden():
@@ -822,29 +863,50 @@ def main_module_hidden():
             setattr(main, name, value)
 
 
+MAX_WAITING = 1  # groups a worker holds at the barrier while it lays out another (each holds its pages)
+
+
 def _worker(conn, book, options, sheets, page_css):
+    """Lay out the groups the parent sends. A group whose folio is not known yet when its pages are broken waits
+    at the barrier in a greenlet, while the worker lays out the next group."""
     import signal
     import traceback
+
+    import greenlet
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     css, _, fetcher, font_config = _setup(book, options, sheets)
     setup = (css, page_css, fetcher, font_config)
-    while True:
-        try:
-            group = conn.recv()
-        except EOFError:
-            return
-        if group is None:
-            return
+    main = greenlet.getcurrent()
+    waiting: dict = {}  # group index -> its greenlet, at the barrier
 
+    def run(group):
         def barrier(p):
             conn.send(("paginated", p))
-            return conn.recv()
+            return main.switch(("waiting", group.index))  # resumed with the Finish
         try:
-            result = layout_group(book, options, group, setup, barrier)
-            conn.send(("done", result))
+            return ("done", layout_group(book, options, group, setup, barrier))
         except Unsupported as e:
-            conn.send(("unsupported", str(e)))
+            return ("unsupported", str(e))
         except BookError as e:
-            conn.send(("problems", e.problems))
+            return ("problems", e.problems)
         except Exception:
-            conn.send(("error", BookError(f"internal error in a layout process:\n{traceback.format_exc()}")))
+            return ("error", BookError(f"internal error in a layout process:\n{traceback.format_exc()}"))
+
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        if isinstance(message, Group):
+            layout = greenlet.greenlet(run)
+            out = layout.switch(message)
+        else:
+            index, finish = message
+            layout = waiting.pop(index)
+            out = layout.switch(finish)
+        if out[0] == "waiting":
+            waiting[out[1]] = layout
+        else:
+            conn.send(out)
