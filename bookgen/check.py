@@ -96,7 +96,10 @@ def check_pdf(path: Path) -> CheckResult:
     if not outline:
         details.append("no outline (bookmarks)")
     embedded = f"{len(missing)} not embedded" if missing else "all embedded" if fonts else "no text"
-    parts = [f"{_n(len(fonts), 'font')}, {embedded}",
+    # a font subset per chapter group (bookgen/split_layout.py): count the faces, say how many subsets
+    faces = {name.split("+", 1)[-1] if name[7:8] == "+" else name for name in fonts}
+    subsets = f" in {len(fonts)} subsets" if len(fonts) > len(faces) else ""
+    parts = [f"{_n(len(faces), 'font')}{subsets}, {embedded}",
              "tagged" if tagged else "not tagged", f"outline of {_n(outline, 'entry', 'entries')}"]
     return CheckResult("PDF", not details, "; ".join(parts), details)
 

@@ -18,6 +18,7 @@ references land on the copied pages and annotations.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import warnings
@@ -125,6 +126,7 @@ class _Joiner:
         self.reparent: list = []           # (parent-tree values, old doc/root objgens)
         self.role_map: dict = {}
         self.class_map: dict = {}
+        self.subset_names: set = set()     # font subset names (`/ABCDEF+Name`) used so far
         self.namespaces: list = []
         self.id_tree: dict = {}            # bytes -> (key, value)
         self.names: dict[str, dict] = {}   # tree name -> {name bytes: (key, value)}
@@ -138,6 +140,41 @@ class _Joiner:
         self.file_id = None
 
     # -- per part -----------------------------------------------------------------------
+    def _rename_subsets(self, pages, first: int) -> None:
+        """Each part embeds its own subset of a font, and WeasyPrint names a subset after the font file
+        (`ABCDEF+Name`): two parts give two different subsets the same name, which prepress tools may take for
+        one font. A subset met again under a name already used is renamed (a tag made from its part)."""
+        seen_here = set()
+        for page in pages:
+            resources = page.get("/Resources")
+            fonts = resources.get("/Font") if isinstance(resources, Dictionary) else None
+            if not isinstance(fonts, Dictionary):
+                continue
+            for key in list(fonts.keys()):
+                font = fonts[key]
+                if not isinstance(font, Dictionary) or font.objgen in seen_here:
+                    continue
+                seen_here.add(font.objgen)
+                base = str(font.get("/BaseFont", ""))
+                if len(base) < 8 or base[7] != "+":
+                    continue
+                if base not in self.subset_names:
+                    self.subset_names.add(base)
+                    continue
+                digest = hashlib.sha256(f"{base}:{first}".encode()).digest()
+                tag = "".join(chr(ord("A") + b % 26) for b in digest[:6])
+                new = Name("/" + tag + base[7:])
+                self.subset_names.add(str(new))
+                font.BaseFont = new
+                for descendant in font.get("/DescendantFonts", []):
+                    descendant.BaseFont = new
+                    descriptor = descendant.get("/FontDescriptor")
+                    if isinstance(descriptor, Dictionary):
+                        descriptor.FontName = new
+                descriptor = font.get("/FontDescriptor")
+                if isinstance(descriptor, Dictionary):
+                    descriptor.FontName = new
+
     def add_part(self, src: pikepdf.Pdf, *, is_meta: bool) -> None:
         dst = self.dst
         first = self.page_count
@@ -152,6 +189,7 @@ class _Joiner:
             annots = page.get("/Annots")
             annots_by_page.append(list(annots) if isinstance(annots, Array) else [])
 
+        self._rename_subsets(pages, first)
         self._add_structure(catalog, pages, annots_by_page, first)
         lang = catalog.get("/Lang")
         if lang is not None and self.lang is not None and bytes(lang) != bytes(self.lang):
