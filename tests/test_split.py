@@ -204,3 +204,17 @@ def test_jobs_must_be_zero_or_more(tmp_path):
     r = run_cli("--book", TINY, "--out", tmp_path, "--jobs", "-2")
     assert r.returncode == 2 and "--jobs -2" in r.stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_split_pdf_embeds_one_subset_of_each_font(three_builds, jobs):
+    """Each group embeds its own subsets; the join merges them into one program per face, so the book is
+    about as large as when laid out as one document."""
+    from bookgen.check import pdf_fonts
+    whole_pdf, split_pdf = three_builds[0].outputs["pdf"], three_builds[jobs].outputs["pdf"]
+    whole, split = pdf_fonts(PdfReader(whole_pdf)), pdf_fonts(PdfReader(split_pdf))
+    faces = lambda names: sorted(n.split("+", 1)[1] for n in names)  # noqa: E731
+    assert faces(split) == faces(whole) and len(split) >= 2 and all(split.values())
+    assert split_pdf.stat().st_size < 1.25 * whole_pdf.stat().st_size
+    # every character still maps to text (the merged ToUnicode): the text is the same, word for word
+    assert pdftotext_pages(split_pdf) == pdftotext_pages(whole_pdf)
