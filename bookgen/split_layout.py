@@ -8,7 +8,15 @@ after it has broken the pages (weasyprint.layout.layout_document), so each group
 pages it has (a barrier), and is told the page counter and the named strings it starts from; then it draws its
 margins and writes its PDF. The front matter (the contents needs every chapter's folio) is laid out last, with
 an empty stand-in for each chapter whose page counter is set to the chapter's folio; its pages before the first
-stand-in are kept. bookgen/join_pdf.py joins the PDFs (tags, outline, links between groups, page labels).
+stand-in are kept. bookgen/join_pdf.py joins the PDFs (tags, outline, links between groups, page labels, one
+subset of each font).
+
+Processes: the groups are laid out by workers forked from a server that has imported WeasyPrint (they start
+small and carry nothing of this process); a worker whose group waits at the barrier keeps it in a greenlet and
+lays out the next group meanwhile. The front matter is laid out in a process of its own, the join in a fresh
+one, so that no process ever holds more than a group or two. Each group's pages and PDF are kept between
+builds (bookgen/group_cache.py): an edit lays out again only the groups it changed, and those whose folios it
+moved.
 
 A layout that cannot be split (chapters not opening on right-hand pages, `counter(pages)`, a target-counter or a
 running element across groups) raises `Unsupported`, and the book is laid out whole (write_pdf.render_print).
@@ -77,7 +85,6 @@ class Finish:
     strings: dict  # named strings carried from the pages before
     global_start: int  # index in the book of the group's first kept page
     body_start: int  # index in the book of folio 1 (labels)
-    stub_counters: dict = field(default_factory=dict)  # front matter: chapter id -> its page counter
 
 
 @dataclass
