@@ -27,7 +27,11 @@ def build(argv):
     options.force = opts["force"]
     if "jobs" in opts:
         options.jobs = int(opts["jobs"])
-    result = run(options)
+    from bookgen.split_layout import stop_fork_server
+    try:
+        result = run(options)
+    finally:
+        stop_fork_server()  # its layout processes then count in this process's peak memory and CPU time
     return {"pages": result.pages, "timings": result.timings, "cached": getattr(result, "cached", False),
             # notes WeasyPrint printed a page after their call (a warning; WeasyPrint #1564)
             "notes_on_wrong_page": sum("is printed on page" in str(w) for w in result.warnings),

@@ -82,6 +82,9 @@ def build_once(options, args, level: int, watching: bool = False) -> int:
             result = build(options, progress=progress.start, done=progress.done)
         finally:
             progress.clear()
+            if not watching:
+                from .split_layout import stop_fork_server
+                stop_fork_server()
     except BookError as e:
         if args.debug:
             raise

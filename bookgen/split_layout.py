@@ -854,6 +854,19 @@ def start_fork_server():
     return ctx
 
 
+def stop_fork_server():
+    """Stop the layout processes' server, if this process started one, and wait for it: its processes' time
+    and memory then count among this process's children (what the benchmark measures)."""
+    import sys
+    forkserver = sys.modules.get("multiprocessing.forkserver")
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is not None:
+        try:
+            stop()
+        except OSError:
+            pass
+
+
 @contextlib.contextmanager
 def main_module_hidden():
     """multiprocessing makes a new process import the script that started the build (`__main__`), which runs a

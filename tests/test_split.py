@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from pypdf import PdfReader
 
-from conftest import FIXTURES, LARGER_BOOK, build_into, pdftotext_pages, run_cli
+from conftest import FIXTURES, LARGER_BOOK, ROOT, build_into, pdftotext_pages, run_cli
 
 TINY = FIXTURES / "tiny"
 
@@ -218,3 +218,49 @@ def test_split_pdf_embeds_one_subset_of_each_font(three_builds, jobs):
     assert split_pdf.stat().st_size < 1.25 * whole_pdf.stat().st_size
     # every character still maps to text (the merged ToUnicode): the text is the same, word for word
     assert pdftotext_pages(split_pdf) == pdftotext_pages(whole_pdf)
+
+
+def test_group_layouts_are_keyed_on_everything_but_the_markdown(tmp_path):
+    """A group's cached layout is keyed on its HTML (which carries its chapter's Markdown) and on this digest:
+    the book's other files, the project's templates, styles and code. Changed in copies (the real project is
+    shared by the test workers)."""
+    from bookgen import cache
+    project, book = tmp_path / "project", tmp_path / "book"
+    for name in ("templates", "styles", "bookgen"):
+        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(LARGER_BOOK, book)
+    out = tmp_path / "out"
+
+    def digest():
+        return cache.inputs_digest(book, out, project, skip_suffixes=(".md", ".markdown"))["inputs"]
+    base = digest()
+    edit(book / "chapters" / "maps.md", "\n\n", "\n\nA new paragraph.\n\n")
+    assert digest() == base  # a chapter reaches a group's key through its HTML only
+    seen = {base}
+    for change in (lambda: edit(project / "templates" / "partials" / "chapter.html.j2", "<header>", "<header >"),
+                   lambda: edit(project / "styles" / "print.css", "p {", "p { widows: 2;"),
+                   lambda: edit(project / "bookgen" / "split_layout.py", "GROUP_CHARS = ", "GROUP_CHARS = 1 + "),
+                   lambda: edit(book / "book.toml", 'publisher = "Fixture Press"', 'publisher = "P"'),
+                   lambda: (book / "images" / "chart.png").write_bytes(b"\0" + (book / "images" / "chart.png")
+                                                                       .read_bytes())):
+        change()
+        assert digest() not in seen
+        seen.add(digest())
+
+
+def test_a_book_template_change_lays_out_the_groups_again(tmp_path, one_chapter_a_group):
+    book = tmp_path / "book"
+    shutil.copytree(LARGER_BOOK, book)
+    out = tmp_path / "dist"
+    build_into(book, out, jobs=1)
+    own = book / "templates" / "partials" / "chapter.html.j2"
+    own.parent.mkdir(parents=True)
+    own.write_text((ROOT / "templates" / "partials" / "chapter.html.j2").read_text(encoding="utf-8")
+                   .replace("</header>", "<p class=\"from-template\">From the book's template</p>\n</header>"),
+                   encoding="utf-8")
+    again = build_into(book, out, jobs=1)
+    assert count_groups(again) == 6
+    assert sum("From the book’s template" in page or "From the book's template" in page
+               for page in pdftotext_pages(again.outputs["pdf"])) == 6  # every chapter's opening
+    fresh = build_into(book, tmp_path / "fresh", jobs=1, force=True)
+    assert again.outputs["pdf"].read_bytes() == fresh.outputs["pdf"].read_bytes()
