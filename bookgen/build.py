@@ -120,7 +120,7 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     # The EPUB carries the print page numbers, so both editions need the laid-out print edition.
     from .group_cache import FOLDER
     rendered = timed("layout", lay_out, book, PrintOptions(options.bleed, options.crop_marks), options.jobs,
-                     out / FOLDER, not options.force, detail=layout_detail)
+                     out / FOLDER, not options.force, "pdf" in options.formats, detail=layout_detail)
     result.pages = rendered.pages
     group_cache = rendered.group_cache
     result.layout = rendered.split or {"one document": rendered.whole_because or "--jobs 0"}

@@ -558,7 +558,7 @@ def _result(data: dict) -> GroupResult:
     return GroupResult(**data)
 
 
-def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool = True):
+def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool = True, want_pdf: bool = True):
     """Lay out the print edition in groups (in `jobs` processes) and join them; write_pdf.Rendered.
     `cache_dir`: where to keep each group's layout for the next build (bookgen/group_cache.py)."""
     from . import write_pdf as W
@@ -636,10 +636,12 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     body = [plan.results[g.index] for g in groups[1:]]
     cache.put(front_key, {"counters": counters})
     t_join = time.perf_counter()
-    try:
-        pdf, unresolved = join_in_a_process([front.pdf] + [r.pdf for r in body], body_start=plan.body_start)
-    except RuntimeError as e:
-        raise BookError(f"internal error: {e}") from None
+    pdf, unresolved = b"", []
+    if want_pdf:  # (an EPUB alone needs only the page map)
+        try:
+            pdf, unresolved = join_in_a_process([front.pdf] + [r.pdf for r in body], body_start=plan.body_start)
+        except RuntimeError as e:
+            raise BookError(f"internal error: {e}") from None
     t_join = time.perf_counter() - t_join
     fresh = [r.seconds for i, r in plan.results.items() if i in plan.claimed] + front_layouts
     seconds = {"templates": t_templates, "join": t_join,

@@ -122,14 +122,14 @@ def stylesheets(book) -> list[Path]:
 
 
 def lay_out(book, options: PrintOptions = PrintOptions(), jobs: int | None = None, cache_dir=None,
-            read_cache: bool = True) -> Rendered:
+            read_cache: bool = True, want_pdf: bool = True) -> Rendered:
     """The print edition, laid out in groups of chapters in `jobs` processes (bookgen/split_layout.py; None: one
     per core), or as one document when jobs is 0 or the book's layout cannot be split. `cache_dir` keeps each
     group's layout for the next build (bookgen/group_cache.py)."""
     if jobs != 0:
         from .split_layout import Unsupported, render_split
         try:
-            return render_split(book, options, jobs or os.cpu_count() or 1, cache_dir, read_cache)
+            return render_split(book, options, jobs or os.cpu_count() or 1, cache_dir, read_cache, want_pdf)
         except Unsupported as e:
             rendered = render_print(book, options)
             rendered.whole_because = str(e)
