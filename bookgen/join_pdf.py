@@ -553,7 +553,8 @@ def _merged_font(fonts):
         candidates.append((glyphs, font, data, descendant))
 
     def load(data):
-        tt = TTFont(io.BytesIO(data), recalcTimestamp=False)  # the same bytes from one build to the next
+        # the same bytes from one build to the next; the subset's bounding box kept (the PDF gives the font's)
+        tt = TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False)
         if "CFF " not in tt:
             return None, None
         cff = tt["CFF "].cff
@@ -573,6 +574,11 @@ def _merged_font(fonts):
     for _, font, data, its_descendant in candidates:
         if font is keep:
             continue
+        its_widths = _widths(its_descendant.get("/W", []))
+        if its_widths.keys() <= widths.keys():  # no glyph the merged font lacks: nothing to read
+            for cid, text in _cmap_entries(font.get("/ToUnicode")).items():
+                unicode.setdefault(cid, text)
+            continue
         tt, top = load(data)
         if tt is None:
             return None
@@ -580,7 +586,6 @@ def _merged_font(fonts):
                 or getattr(top.Private, "defaultWidthX", 0) != getattr(private, "defaultWidthX", 0)):
             return None  # widths inside the glyph programs would read differently
         its_order = tt.getGlyphOrder()
-        its_widths = _widths(its_descendant.get("/W", []))
         for cid in its_widths:
             if cid in widths or cid >= len(its_order):
                 continue
