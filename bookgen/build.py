@@ -165,24 +165,9 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     return result
 
 
-@contextlib.contextmanager
 def weasyprint_log():
-    """The messages WeasyPrint logs (warnings and errors) while the block runs."""
-    import logging
-    messages = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            if record.levelno >= logging.WARNING:
-                messages.append(record.getMessage())
-
-    handler = Collect()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(handler)
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
+    from .write_pdf import weasyprint_log
+    return weasyprint_log()
 
 
 _NO_GLYPH = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(?P<ch>.*)" '

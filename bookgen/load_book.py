@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import yaml
-from markupsafe import Markup
 
 from . import markdown as mdown
 from .errors import BookError, Problem, Problems

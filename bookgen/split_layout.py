@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import logging
+import multiprocessing
 import os
 import re
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +65,7 @@ class Group:
     chapters: tuple  # the chapters laid out in this group (model objects)
     first_id: str | None  # the element whose page is the group's first (body groups)
     stubs: tuple = ()  # the front matter: ids of the chapters stood in for
-    key: str = ""  # hash of what the group's pagination depends on
+    key: str = ""  # hash of what the group's pagination depends on (set by _Plan, bookgen/group_cache.py)
 
 
 @dataclass
@@ -176,15 +177,6 @@ def _barrier(on_paginated):
         _HOOKS.pop(key, None)
 
 
-class _Collect(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
 def _ids_on_pages(pages, wanted: set) -> dict:
     """id -> index of the first page where an element with that id has a box."""
     where = {}
@@ -203,16 +195,12 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
     from . import write_pdf as W
     from .pagemap import page_starts
 
-    import time
     css, page_css, fetcher, font_config = setup
     t0 = time.perf_counter()
-    collect = _Collect()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(collect)
-    try:
+    with W.weasyprint_log() as messages:
         pushed: list[str] = []
         for rounds in range(W.MAX_PUSH_ROUNDS + 1):
-            collect.messages.clear()
+            messages.clear()
             extra = "\n".join(f"{s} {{ break-before: page; }}" for s in pushed)
             html = HTML(string=group.html, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
             sheets = css[:2] + [CSS(string=page_css + extra, font_config=font_config)] + css[2:]
@@ -234,7 +222,7 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
         else:  # pragma: no cover - _paginated stops asking after MAX_PUSH_ROUNDS
             raise BookError("internal error: the notes do not settle")
         t1 = time.perf_counter()
-        for message in collect.messages:
+        for message in messages:
             if "undefined anchor" in message or "running element" in message:
                 raise Unsupported(message)
         finish, paginated = seen["finish"], seen["paginated"]
@@ -269,10 +257,8 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
                     anchors.setdefault(c.id, counters[i])
         wait = seen.get("wait", 0.0)
         seconds = {"layout": t1 - t0 - wait, "wait": wait, "pdf": time.perf_counter() - t1}
-        return GroupResult(group.index, pdf, n, labels, starts, anchors, glyphs, list(collect.messages), moved,
+        return GroupResult(group.index, pdf, n, labels, starts, anchors, glyphs, list(messages), moved,
                            counters[-1] if counters else finish.counter_before, seen["strings"], seconds)
-    finally:
-        logger.removeHandler(collect)
 
 
 class _Pages:
@@ -315,7 +301,6 @@ def _paginated(book, group, context, pages, pushed, rounds, barrier, root, pagin
     paginated = Paginated(group.index, start, blank, counters, strings, count)
     if paginate_only:
         raise Paginated_(paginated, strings)
-    import time
     t = time.perf_counter()
     finish = barrier(paginated)
     wait = time.perf_counter() - t
@@ -431,8 +416,6 @@ def make_groups(book, html_text: str, group_chars: int | None = None) -> list[Gr
     for n, run in enumerate(runs, start=1):
         keep = range(run[0][1], run[-1][2])
         groups.append(Group(n, document(keep, lead=run[0][1] > 0), tuple(c for c, _, _ in run), run[0][0].id))
-    for g in groups:
-        g.key = hashlib.sha256(g.html.encode("utf-8")).hexdigest()
     return groups
 
 
@@ -458,19 +441,12 @@ def stub_css(stub_counters: dict, stubs: dict) -> str:
 
 def _setup(book, options, css_texts, extra_css: str = ""):
     """What a process needs to lay out groups: parsed stylesheets, the page CSS, the URL fetcher, fonts."""
-    from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
     from . import write_pdf as W
     fetcher = W.fetcher_for(book)
     font_config = FontConfiguration()
-    css = []
-    for path, text in css_texts:
-        try:
-            css.append(CSS(string=text, base_url=str(path.parent) + os.sep, url_fetcher=fetcher,
-                           font_config=font_config))
-        except Exception as e:  # a stylesheet WeasyPrint cannot parse at all
-            raise BookError(Problem(path, f"stylesheet error: {e}", None, "fix the CSS")) from None
+    css = W.parse_stylesheets(css_texts, fetcher, font_config)
     return css, getattr(css_texts, "page_css", "") + extra_css, fetcher, font_config
 
 
@@ -566,12 +542,10 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     from .group_cache import GroupCache
     from .join_pdf import join_in_a_process
 
-    import time
     t_start = time.perf_counter()
-    sheets = _Sheets((path, path.read_text(encoding="utf-8")) for path in W.stylesheets(book))
+    sheets = _Sheets(W.stylesheet_texts(book))
     if any(re.search(r"counter\(\s*pages\s*[,)]", text) for _, text in sheets):
         raise Unsupported("counter(pages) needs the whole book")
-    import multiprocessing
     if "forkserver" in multiprocessing.get_all_start_methods():
         start_fork_server()  # its imports overlap with the print HTML
     # The fonts the copyright page names are those the groups really use: known once they are laid out, and
@@ -759,7 +733,6 @@ def _in_processes(book, options, groups, sheets, page_css, jobs, plan, first_fro
     The workers come from a fork server that has only imported WeasyPrint: they start small and fast (a fork
     of this process would carry its memory, and copying it page by page as they write slows them down), and
     are sent what they lay out."""
-    import multiprocessing
     from multiprocessing.connection import wait
 
     ctx = start_fork_server()
@@ -845,7 +818,6 @@ def _in_processes(book, options, groups, sheets, page_css, jobs, plan, first_fro
 def start_fork_server():
     """The multiprocessing context whose processes fork from a server that has imported WeasyPrint (started
     now, so that its imports overlap with what this process does meanwhile); None where there is none."""
-    import multiprocessing
     import multiprocessing.forkserver
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return None
@@ -859,7 +831,6 @@ def start_fork_server():
 def stop_fork_server():
     """Stop the layout processes' server, if this process started one, and wait for it: its processes' time
     and memory then count among this process's children (what the benchmark measures)."""
-    import sys
     forkserver = sys.modules.get("multiprocessing.forkserver")
     stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
     if stop is not None:
@@ -873,7 +844,6 @@ def stop_fork_server():
 def main_module_hidden():
     """multiprocessing makes a new process import the script that started the build (`__main__`), which runs a
     script without an `if __name__ == "__main__"` guard again; the workers need only this module."""
-    import sys
     main = sys.modules.get("__main__")
     saved = {name: getattr(main, name) for name in ("__file__", "__spec__") if hasattr(main, name)}
     try:

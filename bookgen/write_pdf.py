@@ -1,8 +1,8 @@
 """The print edition: our print HTML laid out by WeasyPrint, with page labels, metadata and tags."""
 from __future__ import annotations
 
+import contextlib
 import gc
-import io
 import logging
 import os
 import re
@@ -76,13 +76,36 @@ def fetcher_for(book):
     return BookFetcher()
 
 
-class _Collect(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages = []
+@contextlib.contextmanager
+def weasyprint_log():
+    """The messages WeasyPrint logs (warnings and errors) while the block runs."""
+    messages: list[str] = []
 
-    def emit(self, record):
-        self.messages.append(record.getMessage())
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def parse_stylesheets(sheets, fetcher, font_config) -> list:
+    """WeasyPrint CSS objects for (path, text) pairs; a stylesheet WeasyPrint cannot parse is the book's error."""
+    from weasyprint import CSS
+
+    css = []
+    for path, text in sheets:
+        try:
+            css.append(CSS(string=text, base_url=str(path.parent) + os.sep, url_fetcher=fetcher,
+                           font_config=font_config))
+        except Exception as e:  # a stylesheet WeasyPrint cannot parse at all
+            raise BookError(Problem(path, f"stylesheet error: {e}", None, "fix the CSS")) from None
+    return css
 
 
 PT = {"pt": 1.0, "px": 0.75, "in": 72.0, "cm": 72 / 2.54, "mm": 72 / 25.4}
@@ -115,6 +138,10 @@ def print_html(book, options: PrintOptions, fonts: str = "") -> tuple[str, str]:
     return html, page_css
 
 
+def stylesheet_texts(book) -> list[tuple[Path, str]]:
+    return [(path, path.read_text(encoding="utf-8")) for path in stylesheets(book)]
+
+
 def stylesheets(book) -> list[Path]:
     """Shared typography, then print rules, then the book's own overrides (styles/*.css in the book)."""
     own = sorted((book.root / "styles").glob("*.css")) if (book.root / "styles").is_dir() else []
@@ -144,26 +171,16 @@ def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:
     before the layout, and the laid-out book is checked against it (laid out again if it differs). WeasyPrint
     moves a footnote to the next page rather than leave a paragraph's first line alone at the foot of a page;
     when it does, the paragraph that ends the page is sent to the next page and the book laid out again."""
-    from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
     fetcher = fetcher_for(book)
     font_config = FontConfiguration()
-    collect = _Collect()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(collect)
-    try:
-        css = []
-        for path in stylesheets(book):
-            try:
-                css.append(CSS(string=path.read_text(encoding="utf-8"), base_url=str(path.parent) + os.sep,
-                               url_fetcher=fetcher, font_config=font_config))
-            except Exception as e:  # a stylesheet WeasyPrint cannot parse at all
-                raise BookError(Problem(path, f"stylesheet error: {e}", None, "fix the CSS")) from None
+    with weasyprint_log() as messages:
+        css = parse_stylesheets(stylesheet_texts(book), fetcher, font_config)
         fonts = probe_fonts(book, css, fetcher, font_config)
         pushed: list[str] = []  # selectors of blocks sent to the next page to keep notes with their calls
         for layouts in range(1, MAX_LAYOUTS + 1):
-            collect.messages.clear()
+            messages.clear()
             html, document = _layout(book, options, css, fetcher, font_config, fonts, pushed)
             more = []
             if layouts <= MAX_PUSH_ROUNDS:
@@ -181,14 +198,11 @@ def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:
             gc.collect()
         else:
             raise BookError("internal error: the layout does not settle (fonts or notes)")
-    finally:
-        logger.removeHandler(collect)
     body = next((c for c in book.chapters if c.matter == "body"), None)
     body_start = _page_of(document, body.id) if body else len(document.pages)
     labels = [roman(i + 1) if i < body_start else str(i - body_start + 1) for i in range(len(document.pages))]
     moved = check_notes(book, document, labels)
-    return Rendered(document, html, body_start, labels, collect.messages, raw, fonts, length_pt(options.bleed),
-                    moved)
+    return Rendered(document, html, body_start, labels, messages, raw, fonts, length_pt(options.bleed), moved)
 
 
 def _layout(book, options, css, fetcher, font_config, fonts, pushed=()):
@@ -418,12 +432,9 @@ def finisher(body_start: int, bleed_pt: float):
     from .speedups import page_labels_finisher
     labels = page_labels_finisher(body_start)
 
+    bleed = bleed_finisher(bleed_pt)
+
     def finish(document, pdf):
-        import pydyf
         labels(document, pdf)
-        for number in pdf.pages["Kids"][::3]:
-            page = pdf.objects[number]
-            left, bottom, right, top = (float(v) for v in page["TrimBox"])
-            b = bleed_pt
-            page["BleedBox"] = pydyf.Array([left - b, bottom - b, right + b, top + b])
+        bleed(document, pdf)
     return finish
