@@ -12,12 +12,16 @@ from pathlib import Path
 import yaml
 
 from . import markdown as mdown
+from .direction import book_direction
 from .errors import BookError, Problem, Problems
+from .fonts import book_fonts
+from .i18n import book_strings
 from .model import SECTION_TYPES, Author, Book, Chapter, Heading, Image, Metadata, Note, PageSize
 
 BOOK_KEYS = {
     "title", "subtitle", "authors", "author", "language", "identifier", "publisher", "date", "rights",
     "description", "subjects", "edition", "page-size", "cover", "cover-alt", "chapters",
+    "direction", "strings", "fonts",
 }
 CHAPTER_KEYS = {"title", "subtitle", "id", "type"}
 
@@ -523,6 +527,8 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         modified=source_date(sources).strftime("%Y-%m-%dT%H:%M:%SZ"),
         rights=string("rights"), description=string("description"), subjects=tuple(subjects),
         edition=string("edition"), page_size=size, cover=cover, cover_alt=string("cover-alt"),
+        direction=book_direction(conf.get("direction"), language, err),
+        strings=book_strings(conf.get("strings"), err), fonts=book_fonts(conf.get("fonts"), err),
     )
     return Book(root.resolve(), meta, tuple(chapters), tuple(images.values()), tuple(sources),
                 tuple(problems.warnings))

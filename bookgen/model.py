@@ -51,6 +51,9 @@ class Metadata:
     page_size: PageSize
     cover: Path | None
     cover_alt: str
+    direction: str = "ltr"  # "rtl" for right-to-left books (bookgen.direction)
+    strings: tuple = ()  # (key, text) pairs from book.toml [strings], overriding the generated words
+    fonts: tuple = ()  # (script, font family) pairs from book.toml [fonts]
 
     @property
     def author_names(self) -> str:

@@ -178,4 +178,5 @@ def context(book, edition: str) -> dict:
     """What every template sees: plain data (bookgen/template_data.py), never the model's objects."""
     data = plain(book)
     return {"book": data, "meta": data["meta"], "chapters": data["chapters"], "edition": edition,
-            "words": plain(words(book.meta.language))}
+            "words": plain(words(book.meta.language, book.meta.strings)),
+            "dir": book.meta.direction}

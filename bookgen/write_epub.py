@@ -264,6 +264,8 @@ def write_epub(book, pages=None, cover=None) -> bytes:
         eb.add_metadata("DC", "title", meta.subtitle, {"id": "subtitle"})
         eb.add_metadata(None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"})
     eb.set_language(meta.language)
+    if meta.direction == "rtl":
+        eb.set_direction("rtl")  # the spine's page-progression-direction
     for n, a in enumerate(meta.authors, 1):
         eb.add_metadata("DC", "creator", a.name, {"id": f"author{n}"})
         eb.add_metadata(None, "meta", a.file_as, {"refines": f"#author{n}", "property": "file-as"})

@@ -129,12 +129,18 @@ def page_bleed_pt(options: PrintOptions) -> float:
     return 2 * (bleed + MARKS_GAP_PT) if options.crop_marks else bleed
 
 
+def font_css(meta) -> str:
+    from .fonts import font_css
+    return font_css(meta)
+
+
 def print_html(book, options: PrintOptions, fonts: str = "") -> tuple[str, str]:
     env = environment(book.root)
     html = render(env, "print/book.html.j2", **context(book, "print"), fonts=fonts)
     bleed = page_bleed_pt(options)
     page_css = render(env, "print/page.css.j2", size=book.meta.page_size,
-                      bleed=f"{bleed:.3f}pt" if bleed else None, crop_marks=options.crop_marks)
+                      bleed=f"{bleed:.3f}pt" if bleed else None, crop_marks=options.crop_marks,
+                      rtl=book.meta.direction == "rtl", font_css=font_css(book.meta))
     return html, page_css
 
 
