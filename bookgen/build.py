@@ -125,8 +125,8 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     group_cache = rendered.group_cache
     result.layout = rendered.split or {"one document": rendered.whole_because or "--jobs 0"}
     known = {w.source_message for w in css_warnings}
-    layout_warnings = [layout_problem(book, m, options.strict)
-                       for m in dict.fromkeys(rendered.warnings) if m not in known]  # each message once
+    layout_warnings = grouped_problems(book, [m for m in dict.fromkeys(rendered.warnings) if m not in known],
+                                       options.strict)  # each message once; missing glyphs one per script
     result.warnings.extend(layout_warnings)
     moved = [Problem(p.path, p.message, p.line, p.hint, warning=not options.strict) for p in rendered.moved_notes]
     result.warnings.extend(moved)
@@ -141,8 +141,8 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     if "pdf" in options.formats:
         with weasyprint_log() as drawn:  # WeasyPrint says some things only while drawing (missing glyphs)
             files["pdf"] = timed("pdf", pdf_bytes, book, rendered, detail=size)
-        drawing_warnings = [layout_problem(book, m, options.strict) for m in dict.fromkeys(drawn)
-                            if m not in rendered.warnings]
+        drawing_warnings = grouped_problems(book, [m for m in dict.fromkeys(drawn) if m not in rendered.warnings],
+                                            options.strict)
         result.warnings.extend(drawing_warnings)
         if options.strict and drawing_warnings:
             raise BookError(tuple(drawing_warnings))
@@ -172,6 +172,11 @@ def weasyprint_log():
 
 _NO_GLYPH = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(?P<ch>.*)" '
                        r'\(U\+(?P<code>[0-9A-Fa-f]+)\)')
+
+
+def grouped_problems(book, messages, strict: bool) -> list:
+    from .glyphs import grouped
+    return grouped(book, messages, strict, lambda m: layout_problem(book, m, strict))
 
 
 def layout_problem(book, message: str, strict: bool) -> Problem:

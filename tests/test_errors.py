@@ -319,8 +319,9 @@ def test_a_character_no_font_has_is_traced_to_its_chapter(tmp_path):
     """WeasyPrint says this only while drawing the PDF, and without a place: the build finds the chapter."""
     book = copy_book(tmp_path)
     append(two(book), "\nA rare character: \U0002E9A1 here.\n")
-    message = ("book/chapters/two.md:11: {}WeasyPrint found no font with the character '\U0002E9A1' (U+2E9A1): the "
-               "PDF prints a box (hint: install a font that has it, or name one in the book's stylesheet)")
+    message = ("book/chapters/two.md:11: {}no font has 1 CJK character (\U0002E9A1): the PDF prints boxes (hint: no "
+               "installed font has them, not even fonts-noto-cjk's: add a font that has them to the book (@font-face "
+               "in its stylesheet))")
     r = build_cli(tmp_path, "--quiet")
     assert r.returncode == 0
     assert r.stderr.splitlines() == [message.format("warning: ")]
