@@ -23,12 +23,13 @@ CJK_BY_LANGUAGE = [("zh", "Noto Serif CJK SC"), ("zh-Hans", "Noto Serif CJK SC")
 PACKAGES = {"CJK": "fonts-noto-cjk", "HIRAGANA": "fonts-noto-cjk", "KATAKANA": "fonts-noto-cjk",
             "HANGUL": "fonts-noto-cjk", "EMOJI": "fonts-noto-color-emoji"}
 OTHER_PACKAGE = "fonts-noto-core"
-# Languages whose script's face leads the stack: with the book face first, spaces and punctuation would come from
+# Languages whose script's face leads the stack (CJK: full-width quotation marks and punctuation); with the book
+# face first, spaces and punctuation would come from
 # another font than the words around them, and WeasyPrint then justifies right-to-left lines past the margin.
 LANGUAGE_SCRIPT = {"ar": "arabic", "fa": "arabic", "ur": "arabic", "ps": "arabic", "sd": "arabic", "ug": "arabic",
                    "ckb": "arabic", "he": "hebrew", "iw": "hebrew", "yi": "hebrew", "hi": "devanagari",
                    "mr": "devanagari", "ne": "devanagari", "sa": "devanagari", "bn": "bengali", "as": "bengali",
-                   "th": "thai"}
+                   "th": "thai", "zh": "cjk", "ja": "cjk", "ko": "cjk"}
 
 
 def book_fonts(value, err) -> tuple:

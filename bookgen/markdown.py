@@ -86,6 +86,8 @@ def make_parser(language: str) -> MarkdownIt:
         return f'<{NOTE_TAG} n="{tokens[idx].meta["id"]}"></{NOTE_TAG}>'
 
     md.add_render_rule("footnote_ref", footnote_ref)
+    from .cjk import join_cjk_lines
+    join_cjk_lines(md)
     return md
 
 
