@@ -201,6 +201,8 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     if language and not valid_language(language):
         err("language", f"'{language}' is not a valid BCP 47 language tag",
             "use a tag like en, en-US, fr or pt-BR" + (" (a hyphen, not an underscore)" if "_" in language else ""))
+    direction = book_direction(conf.get("direction"), language, err)
+    own_strings, own_fonts = book_strings(conf.get("strings"), err), book_fonts(conf.get("fonts"), err)
 
     authors = []
     raw_authors = conf.get("authors", conf.get("author", []))
@@ -527,8 +529,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         modified=source_date(sources).strftime("%Y-%m-%dT%H:%M:%SZ"),
         rights=string("rights"), description=string("description"), subjects=tuple(subjects),
         edition=string("edition"), page_size=size, cover=cover, cover_alt=string("cover-alt"),
-        direction=book_direction(conf.get("direction"), language, err),
-        strings=book_strings(conf.get("strings"), err), fonts=book_fonts(conf.get("fonts"), err),
+        direction=direction, strings=own_strings, fonts=own_fonts,
     )
     return Book(root.resolve(), meta, tuple(chapters), tuple(images.values()), tuple(sources),
                 tuple(problems.warnings))

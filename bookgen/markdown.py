@@ -19,7 +19,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 
 # Quotation marks per language (primary, then secondary) for the typographer.
 QUOTES = {
-    "en": "“”‘’", "de": "„“‚‘", "fr": "«\u202f\u202f»‹\u202f\u202f›", "es": "«»“”", "it": "«»“”",
+    "en": "“”‘’", "de": "„“‚‘", "fr": ["«\u202f", "\u202f»", "‹\u202f", "\u202f›"], "es": "«»“”", "it": "«»“”",
     "pt": "«»“”", "nl": "“”‘’", "ru": "«»„“", "pl": "„”‚’", "sv": "””’’", "da": "»«›‹",
     "fi": "””’’", "nb": "«»‘’", "cs": "„“‚‘", "ja": "「」『』", "zh": "“”‘’",
     "uk": "«»„“", "el": "«»“”", "tr": "“”‘’", "vi": "“”‘’", "ar": "«»“”", "fa": "«»“”", "ur": "“”‘’", "he": "“”‘’",

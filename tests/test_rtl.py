@@ -1,0 +1,103 @@
+"""Issue 12: a right-to-left book is right-to-left in both editions; its printed book is bound on the right."""
+from __future__ import annotations
+
+import re
+import subprocess
+import zipfile
+
+import pytest
+from lxml import etree
+
+from conftest import FIXTURES, build_into
+
+BOOK_TITLE = "رسائل من الصحراء"
+CHAPTER_TITLE = "البداية"
+
+
+@pytest.fixture(scope="module")
+def arabic(tmp_path_factory):
+    return build_into(FIXTURES / "lang-ar", tmp_path_factory.mktemp("rtl"), jobs=0).outputs
+
+
+def words_by_page(pdf) -> list[list[tuple]]:
+    """(text, xMin, xMax, yMin) of every word, page by page, and the page width (pdftotext -bbox)."""
+    xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, check=True).stdout
+    root = etree.fromstring(xml, etree.XMLParser(recover=True))
+    pages = []
+    for page in root.iter("{*}page"):
+        width = float(page.get("width"))
+        pages.append((width, [(w.text or "", float(w.get("xMin")), float(w.get("xMax")), float(w.get("yMin")))
+                              for w in page.iter("{*}word")]))
+    return pages
+
+
+def logical(word: str) -> str:
+    return word[::-1]  # pdftotext gives Arabic words in visual order
+
+
+def test_epub_spine_and_every_document_are_rtl(arabic):
+    with zipfile.ZipFile(arabic["epub"]) as z:
+        opf = z.read("EPUB/content.opf").decode()
+        assert re.search(r'<spine[^>]*page-progression-direction="rtl"', opf)
+        docs = [n for n in z.namelist() if n.endswith(".xhtml")]
+        assert len(docs) >= 5
+        for name in docs:
+            root = etree.fromstring(z.read(name))
+            assert root.get("dir") == "rtl", name
+
+
+def test_printed_book_is_mirrored(arabic):
+    pages = words_by_page(arabic["pdf"])
+    folios = {}
+    for index, (width, words) in enumerate(pages):
+        for text, x0, x1, y in words:
+            if y > 0.9 * 595 and text.isdigit():
+                folios[int(text)] = (index, width, x0, x1)
+    # Body page 1 opens the first chapter on a recto, which in a right-to-left book is the LEFT-hand page:
+    # its folio sits in the outer (left) corner; page 2, a verso, is a right-hand page with its folio at the right.
+    for n in (1, 3):
+        _, width, x0, x1 = folios[n]
+        assert x1 < width / 4, (n, x0, x1)
+    _, width, x0, x1 = folios[2]
+    assert x0 > width * 3 / 4, (x0, x1)
+    # Running heads: the book title on the verso (right-hand page, at the right), the chapter title on the recto
+    # (left-hand page, at the left).
+    index2, width, _, _ = folios[2]
+    head2 = [(t, x0, x1) for t, x0, x1, y in pages[index2][1] if y < 0.06 * 595]
+    assert " ".join(logical(t) for t, _, _ in sorted(head2, key=lambda w: -w[1])) == BOOK_TITLE
+    assert min(x0 for _, x0, _ in head2) > width / 2
+    index3, width, _, _ = folios[3]
+    head3 = [(t, x0, x1) for t, x0, x1, y in pages[index3][1] if y < 0.06 * 595]
+    assert [logical(t) for t, _, _ in head3] == [CHAPTER_TITLE]
+    assert max(x1 for _, _, x1 in head3) < width / 2
+
+
+def test_contents_numbers_sit_at_the_left(arabic):
+    pages = words_by_page(arabic["pdf"])
+    width, words = next(p for p in pages if any(logical(t) == "المحتويات" for t, *_ in p[1]))
+    numbers = [(t, x0) for t, x0, x1, y in words if t.isdigit()]
+    assert numbers and all(x0 < width / 3 for _, x0 in numbers), numbers
+
+
+@pytest.mark.parametrize("language,direction", [("ar", "rtl"), ("he", "rtl"), ("fa-IR", "rtl"), ("yi", "rtl"),
+                                                ("az-Arab", "rtl"), ("en", "ltr"), ("zh-CN", "ltr")])
+def test_direction_follows_the_language(language, direction):
+    from bookgen.direction import language_direction
+    assert language_direction(language) == direction
+
+
+def test_direction_in_book_toml(tmp_path):
+    import shutil
+
+    from bookgen.errors import BookError
+    from bookgen.load_book import load_book
+    book = tmp_path / "book"
+    shutil.copytree(FIXTURES / "lang-fr", book)
+    toml = book / "book.toml"
+    original = toml.read_text(encoding="utf-8")
+    toml.write_text('direction = "rtl"\n' + original, encoding="utf-8")
+    assert load_book(book).meta.direction == "rtl"
+    toml.write_text('direction = "backwards"\n' + original, encoding="utf-8")
+    with pytest.raises(BookError) as e:
+        load_book(book)
+    assert "book.toml:1:" in str(e.value) and "direction" in str(e.value)
