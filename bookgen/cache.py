@@ -71,6 +71,7 @@ def inputs_digest(book: Path, out: Path, project: Path = PROJECT, skip_suffixes:
     h.update(b"[code]\0")
     for path in sorted(code.glob("*.py")):
         h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    _hash_tree(h, "locale", code / "locale")  # the catalogues of generated words
     h.update(b"[libraries]\0")
     for name in LIBRARIES:
         h.update(_library_stamp(name).encode("utf-8", "surrogateescape") + b"\0")
