@@ -1,4 +1,5 @@
 """Writing direction of a book: right-to-left for RTL languages and scripts, or as book.toml says."""
+import re
 
 # Primary language subtags written right to left (in their usual script).
 RTL_LANGUAGES = {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ji", "ks", "ku-arab", "pa-arab", "ps", "sd", "syr",
@@ -23,3 +24,25 @@ def book_direction(value, language: str, err) -> str:
             'write direction = "rtl" (or leave it out: the language decides)')
         return language_direction(language or "en")
     return value
+
+
+# A left-to-right run inside right-to-left text: a URL, or Latin words with what joins them (digits, spaces,
+# apostrophes, hyphens, dots inside a word). Wrapped in LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE, which
+# both WeasyPrint (Pango, FriBidi) and e-readers honour, so that "https://example.org" or "The Desert Journals"
+# never has its punctuation moved to the other end, nor its words reordered.
+_LTR_RUN = re.compile(r"https?://[^\s<>\"]*[^\s<>\".,;:!?)\]]|[A-Za-zÀ-ɏ][\wÀ-ɏ'’\-]*(?:[ .][A-Za-zÀ-ɏ0-9][\wÀ-ɏ'’\-]*)*")
+LRI, PDI = "\u2066", "\u2069"
+
+
+def isolate_ltr(text: str) -> str:
+    return _LTR_RUN.sub(lambda m: LRI + m.group(0) + PDI, text)
+
+
+def isolate_plugin(md) -> None:
+    """A markdown-it core rule: isolate the left-to-right runs of every text token (body, headings, notes)."""
+    def rule(state):
+        for token in state.tokens:
+            for child in token.children or ():
+                if child.type == "text" and LRI not in child.content:
+                    child.content = isolate_ltr(child.content)
+    md.core.ruler.push("isolate_ltr", rule)

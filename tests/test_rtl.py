@@ -101,3 +101,17 @@ def test_direction_in_book_toml(tmp_path):
     with pytest.raises(BookError) as e:
         load_book(book)
     assert "book.toml:1:" in str(e.value) and "direction" in str(e.value)
+
+
+def test_latin_runs_and_urls_are_isolated_in_right_to_left_text(tmp_path):
+    result = build_into(FIXTURES / "lang-he", tmp_path, jobs=0, formats=("epub",))
+    with zipfile.ZipFile(result.outputs["epub"]) as z:
+        text = z.read("EPUB/rishon.xhtml").decode()
+    assert "\u2066https://example.org/galil\u2069" in text  # the source has the URL bare in Hebrew text
+    assert "\u2066The Galilee Maps\u2069 (" in text
+    assert "\u2066Shalom\u2069" in text
+
+
+def test_left_to_right_books_are_not_touched(tmp_path):
+    from bookgen.markdown import make_parser
+    assert "\u2066" not in make_parser("fr").render("Voir https://example.org et The Maps.")
