@@ -73,3 +73,18 @@ def number(n: int, language: str) -> str:
         return format_decimal(n, locale=Locale.parse(language.replace("-", "_")))
     except (UnknownLocaleError, ValueError):
         return str(n)
+
+
+def name_list(names: list, language: str) -> str:
+    """"A, B and C" as CLDR writes a list in the language ("A, B и C", "A、B和C"); English when Babel does not
+    know the language."""
+    from babel import Locale, UnknownLocaleError
+    from babel.lists import format_list
+    if len(names) < 2:
+        return names[0] if names else ""
+    if language.split("-")[0].lower() == "en":  # as before: no serial comma
+        return ", ".join(names[:-1]) + " and " + names[-1]
+    try:
+        return format_list(names, locale=Locale.parse(language.replace("-", "_")))
+    except (UnknownLocaleError, ValueError):
+        return ", ".join(names[:-1]) + " and " + names[-1]

@@ -57,10 +57,8 @@ class Metadata:
 
     @property
     def author_names(self) -> str:
-        names = [a.name for a in self.authors]
-        if not names:
-            return ""
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        from .i18n import name_list
+        return name_list([a.name for a in self.authors], self.language)
 
 
 @dataclass(frozen=True)

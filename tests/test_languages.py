@@ -138,3 +138,10 @@ def test_missing_glyphs_are_one_warning_per_script(tmp_path):
     assert len(glyph) == 1 and problems[-1] == "something else"
     text = str(glyph[0])
     assert "hiver.md:10:" in text and "2 Cypro-Minoan characters" in text.replace("Cypro-minoan", "Cypro-Minoan")
+
+
+def test_authors_are_listed_as_the_language_lists_them():
+    from bookgen.i18n import name_list
+    assert name_list(["Anna", "Boris", "Clara"], "ru") == "Anna, Boris и Clara"
+    assert name_list(["Anna", "Bernd"], "de") == "Anna und Bernd"
+    assert name_list(["Ann", "Bob", "Cy"], "en-GB") == "Ann, Bob and Cy"
