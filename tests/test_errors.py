@@ -182,8 +182,8 @@ CASES = {
                    (b / "templates" / "partials" / "titlepage.html.j2").write_text(
                        "<div>\n<p>{{ meta.nosuch }}</p>\n</div>\n", encoding="utf-8")),
         ["book/templates/partials/titlepage.html.j2:2: template error: no field 'nosuch' here (the fields are: "
-         "author_names, authors, cover, cover_alt, date, description, edition, identifier, language, modified, "
-         "page_size, publisher, rights, subjects, subtitle, title) (hint: check the names the template uses)"]),
+         "author_names, authors, cover, cover_alt, date, description, direction, edition, fonts, identifier, "
+         "language, modified, page_size, publisher, rights, strings, subjects, subtitle, title) (hint: check the names the template uses)"]),
 }
 
 
