@@ -27,10 +27,18 @@ from urllib.parse import unquote
 import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 
-__all__ = ["XREF_SCHEME", "join_pdfs"]
+__all__ = ["XREF_SCHEME", "JoinMismatch", "join_pdfs"]
 
 XREF_SCHEME = "bookgen-xref:"
 _CATALOG_KEYS = ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/OutputIntents")
+
+
+class JoinMismatch(Exception):
+    """A joined page does not show the glyphs its part laid out (a font merged wrongly)."""
+
+    def __init__(self, page: int, detail: str):
+        super().__init__(f"page {page} of the joined PDF does not show what its chapter group laid out: {detail}")
+        self.page, self.detail = page, detail
 
 
 def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | None = None,
@@ -46,7 +54,9 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
 
     Returns the ids of ``bookgen-xref:`` links whose destination no part defines (the
     link is still written, as a /Dest to that name), sorted and without duplicates.
-    The output is byte-identical for identical input.
+    The output is byte-identical for identical input. Before anything is written, every joined page is read
+    back glyph by glyph (text and width, bookgen/pdf_glyphs.py) and compared with the page of its part:
+    ``JoinMismatch`` names the first page that differs.
     """
     parts = [bytes(p) for p in parts]
     if not parts:
@@ -65,6 +75,7 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
             for index, src in enumerate(sources):
                 joiner.add_part(src, is_meta=index == metadata_from)
             unresolved = joiner.finish(body_start=body_start, bleed_pt=bleed_pt)
+            verify_pages(sources, dst)
             version = max((src.pdf_version for src in sources), key=_version_key)
             # Stream data is read from the parts while saving: keep them open until then.
             dst.save(os.fspath(out) if isinstance(out, (str, os.PathLike)) else out,
@@ -78,6 +89,31 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
         for src in sources:
             src.close()
     return unresolved
+
+
+def verify_pages(sources: list, dst: pikepdf.Pdf) -> None:
+    """Raise JoinMismatch for the first page of `dst` whose glyphs differ from its source page's: the same glyph
+    of the same face, with the same width, standing for the text of the glyph's first use in the book (what one
+    document's /ToUnicode says). Each page's content stream is copied unchanged; only the fonts behind it change
+    (renamed, merged, their /ToUnicode unified)."""
+    from .pdf_glyphs import Fonts, face, first_difference, page_glyphs
+    first: dict = {}  # (source /BaseFont, glyph id) -> text, in book order
+
+    def met(base, texts):
+        for cid, text in texts.items():
+            first.setdefault((base, cid), text)
+    joined_fonts, index = Fonts(), 0
+    for src in sources:
+        its_fonts = Fonts(on_new=met)  # object numbers are per file
+        for page in src.pages:
+            expected = [(face(b), cid, first.get((b, cid), text), w)
+                        for b, cid, text, w in page_glyphs(page.obj, its_fonts)]
+            got = [(face(b), cid, text, w) for b, cid, text, w in page_glyphs(dst.pages[index].obj, joined_fonts)]
+            index += 1
+            if got != expected:
+                raise JoinMismatch(index, first_difference(expected, got))
+    if index != len(dst.pages):
+        raise JoinMismatch(index + 1, f"{len(dst.pages)} pages joined from {index}")
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -207,6 +243,24 @@ class _Joiner:
                 for key in list(table.keys()):
                     if table[key].objgen in others:
                         table[key] = keep
+
+    def _unify_texts(self) -> None:
+        """A glyph's text (/ToUnicode) as one document gives it: the text of its first use in the book. Each part
+        maps a glyph to the text of its first use in that part (a mark or ligature glyph can stand for several
+        texts), so subsets of one face (same glyph ids: WeasyPrint keeps them) get the book's first mapping."""
+        for fonts in self.subsets.values():
+            if len(fonts) < 2:
+                continue
+            first, tables = {}, []
+            for font in fonts:
+                entries = _cmap_entries(font.get("/ToUnicode"))
+                tables.append(entries)
+                for cid, text in entries.items():
+                    first.setdefault(cid, text)
+            for font, entries in zip(fonts, tables):
+                unified = {cid: first[cid] for cid in entries}
+                if unified != entries:
+                    font.ToUnicode = self.dst.make_stream(_to_unicode_cmap(unified))
 
     def add_part(self, src: pikepdf.Pdf, *, is_meta: bool) -> None:
         dst = self.dst
@@ -391,6 +445,7 @@ class _Joiner:
             acroform.Fields = Array(self.acro_fields)
             root.AcroForm = dst.make_indirect(acroform)
         self._merge_subsets()
+        self._unify_texts()
         root.PageLabels = _page_labels(self.page_count, body_start)
         if bleed_pt is not None:
             _set_bleed(dst, float(bleed_pt))
@@ -575,9 +630,9 @@ def _merged_font(fonts):
         if font is keep:
             continue
         its_widths = _widths(its_descendant.get("/W", []))
+        for cid, text in _cmap_entries(font.get("/ToUnicode")).items():
+            unicode.setdefault(cid, text)  # the first part's text for a glyph, as in one document
         if its_widths.keys() <= widths.keys():  # no glyph the merged font lacks: nothing to read
-            for cid, text in _cmap_entries(font.get("/ToUnicode")).items():
-                unicode.setdefault(cid, text)
             continue
         tt, top = load(data)
         if tt is None:
@@ -595,8 +650,6 @@ def _merged_font(fonts):
             base_top.CharStrings[name] = top.CharStrings[name]
             base["hmtx"][name] = tt["hmtx"][name]
             widths[cid] = its_widths[cid]
-        for cid, text in _cmap_entries(font.get("/ToUnicode")).items():
-            unicode.setdefault(cid, text)
         del tt, top
     out = io.BytesIO()
     base.save(out)
@@ -744,7 +797,14 @@ def join_in_a_process(parts: list[bytes], *, body_start: int) -> tuple[bytes, li
         out = Path(tmp) / "book.pdf"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")]))}
         run = subprocess.run([sys.executable, "-m", "bookgen.join_pdf", str(out), str(body_start), *paths],
-                             capture_output=True, text=True, env=env)
+                             # run in the temporary folder: `-m` puts the working folder first on sys.path,
+                             # and another checkout's bookgen/ there must not be the one that runs
+                             capture_output=True, text=True, env=env, cwd=tmp)
+        if run.returncode == 3:  # JoinMismatch: the message is its last line
+            from .errors import BookError, Problem
+            raise BookError(Problem(None, "internal error: " + run.stderr.strip().splitlines()[-1], None,
+                                    "nothing was written; build with --jobs 0 to lay the book out as one "
+                                    "document, and please report this with the book"))
         if run.returncode != 0:
             raise RuntimeError(f"joining the chapter groups' PDFs failed:\n{run.stderr[-3000:]}")
         return out.read_bytes(), json.loads(run.stdout.strip().splitlines()[-1])
@@ -757,7 +817,11 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     out, body_start, paths = argv[0], int(argv[1]), argv[2:]
     parts = [open(p, "rb").read() for p in paths]
-    unresolved = join_pdfs(parts, out, body_start=body_start)
+    try:
+        unresolved = join_pdfs(parts, out, body_start=body_start)
+    except JoinMismatch as e:
+        print(e, file=sys.stderr)
+        return 3
     print(json.dumps(unresolved))
     return 0
 

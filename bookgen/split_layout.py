@@ -246,6 +246,11 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
         with fast_page_references(), compress_in_threads(2):
             pdf = part.write_pdf(pdf_variant=W.PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
                                  custom_metadata=False, finisher=W.bleed_finisher(W.length_pt(options.bleed)))
+        # WeasyPrint makes a static font of a variable one once per document, from the first variation it meets
+        # there: each group would embed other instances than one document does (outlines that differ by a hair).
+        variable = sorted({f.family for f in part.fonts.values() if "fvar" in getattr(f, "tables", ())})
+        if variable:
+            raise Unsupported(f"{', '.join(variable)} is a variable font")
         glyphs: dict = {}
         for font in part.fonts.values():
             glyphs[font.family] = glyphs.get(font.family, 0) + len(font.to_unicode)
@@ -281,8 +286,9 @@ def _paginated(book, group, context, pages, pushed, rounds, barrier, root, pagin
     if group.index:
         where = _ids_on_pages(pages, {group.first_id})
         start = where.get(group.first_id)
-        if start is None or start == 0 or pages[start].page_type.side != "right":
-            raise Unsupported(f"#{group.first_id} does not open on a right-hand page after a page break")
+        recto = "left" if getattr(book.meta, "direction", "ltr") == "rtl" else "right"  # bound on the right
+        if start is None or start == 0 or pages[start].page_type.side != recto:
+            raise Unsupported(f"#{group.first_id} does not open on a recto ({recto}-hand) page after a page break")
         blank = start >= 2 and pages[start - 1].page_type.blank
         count = len(pages) - start
     else:
