@@ -92,28 +92,59 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
 
 
 def verify_pages(sources: list, dst: pikepdf.Pdf) -> None:
-    """Raise JoinMismatch for the first page of `dst` whose glyphs differ from its source page's: the same glyph
-    of the same face, with the same width, standing for the text of the glyph's first use in the book (what one
-    document's /ToUnicode says). Each page's content stream is copied unchanged; only the fonts behind it change
-    (renamed, merged, their /ToUnicode unified)."""
-    from .pdf_glyphs import Fonts, face, first_difference, page_glyphs
-    first: dict = {}  # (source /BaseFont, glyph id) -> text, in book order
+    """Raise JoinMismatch for the first page of `dst` that does not show what its source page showed: each page's
+    content stream copied unchanged, and each glyph it shows of the same face, with the same width, standing for
+    the text of the glyph's first use in the book (what one document's /ToUnicode says)."""
+    from .pdf_glyphs import Unreadable, face, font_at, font_table, raw_contents, shown
+    first: dict = {}   # (source /BaseFont, glyph id) -> text, in book order
+    tables: dict = {}  # (part, object) -> font_table
+    pairs: dict = {}   # (part, source font, joined font) -> {glyph id: first joined page that shows it}
 
-    def met(base, texts):
-        for cid, text in texts.items():
-            first.setdefault((base, cid), text)
-    joined_fonts, index = Fonts(), 0
-    for src in sources:
-        its_fonts = Fonts(on_new=met)  # object numbers are per file
+    def table(part, font):
+        key = (part, font.objgen if font is not None else None)
+        if key not in tables:
+            tables[key] = font_table(font)
+            if part >= 0:
+                for cid, text in tables[key][1].items():
+                    first.setdefault((tables[key][0], cid), text)
+        return tables[key]
+    index = 0
+    for part, src in enumerate(sources):
         for page in src.pages:
-            expected = [(face(b), cid, first.get((b, cid), text), w)
-                        for b, cid, text, w in page_glyphs(page.obj, its_fonts)]
-            got = [(face(b), cid, text, w) for b, cid, text, w in page_glyphs(dst.pages[index].obj, joined_fonts)]
+            joined = dst.pages[index].obj
             index += 1
-            if got != expected:
-                raise JoinMismatch(index, first_difference(expected, got))
+            resources = page.obj.get("/Resources")
+            fonts = resources.get("/Font") if isinstance(resources, Dictionary) else None
+            for key in (fonts.keys() if isinstance(fonts, Dictionary) else ()):
+                table(part, fonts[key])  # fonts met in page order, as the join unifies them
+            if raw_contents(page.obj) != raw_contents(joined):
+                raise JoinMismatch(index, "its content stream is not the one its group wrote")
+            try:
+                used = shown(page.obj)
+            except Unreadable:  # not WeasyPrint's way of writing text: compare every glyph of the page's fonts
+                used = {(k[1:],): set(table(part, fonts[k])[2]) for k in fonts.keys()} if fonts else {}
+            for key, ids in used.items():
+                a, b = font_at(page.obj, key), font_at(joined, key)
+                seen = pairs.setdefault((part, a.objgen if a is not None else None,
+                                         b.objgen if b is not None else None), [a, b, {}])[2]
+                for cid in ids:
+                    seen.setdefault(cid, index)
     if index != len(dst.pages):
         raise JoinMismatch(index + 1, f"{len(dst.pages)} pages joined from {index}")
+    wrong = []
+    for (part, _, _), (a, b, seen) in pairs.items():
+        base, _, widths = table(part, a)
+        joined_base, joined_texts, joined_widths = table(-1, b)
+        for cid, page in seen.items():
+            expected = (face(base), first.get((base, cid)), widths.get(cid))
+            got = (face(joined_base), joined_texts.get(cid), joined_widths.get(cid))
+            if got != expected:
+                wrong.append((page, cid, expected, got))
+    if wrong:
+        page, cid, expected, got = min(wrong)
+        raise JoinMismatch(page, f"glyph {cid} of {expected[0]} standing for {expected[1]!r} (width "
+                                 f"{expected[2]}) became glyph {cid} of {got[0]} standing for {got[1]!r} "
+                                 f"(width {got[2]})")
 
 
 def _version_key(version: str) -> tuple[int, ...]:

@@ -288,7 +288,7 @@ def _paginated(book, group, context, pages, pushed, rounds, barrier, root, pagin
         start = where.get(group.first_id)
         recto = "left" if getattr(book.meta, "direction", "ltr") == "rtl" else "right"  # bound on the right
         if start is None or start == 0 or pages[start].page_type.side != recto:
-            raise Unsupported(f"#{group.first_id} does not open on a recto ({recto}-hand) page after a page break")
+            raise Unsupported(f"#{group.first_id} does not open on a {recto}-hand page (its recto) after a page break")
         blank = start >= 2 and pages[start - 1].page_type.blank
         count = len(pages) - start
     else:
