@@ -636,6 +636,10 @@ def _merged_font(fonts):
             return None
         data = program.read_bytes()
         glyphs = TTFont(io.BytesIO(data), lazy=True)["maxp"].numGlyphs
+        if max(_widths(descendant.get("/W", [])), default=0) >= glyphs:
+            # a character the font lacks (WeasyPrint gives it an id past the glyphs): its subsets stay apart,
+            # as only they draw it as the font's box the way one document does
+            return None
         candidates.append((glyphs, font, data, descendant))
 
     def load(data):
@@ -673,8 +677,10 @@ def _merged_font(fonts):
             return None  # widths inside the glyph programs would read differently
         its_order = tt.getGlyphOrder()
         for cid in its_widths:
-            if cid in widths or cid >= len(its_order):
+            if cid in widths:
                 continue
+            if cid >= len(its_order):
+                return None
             if cid >= len(order) or order[cid] != its_order[cid]:
                 return None
             name = order[cid]
