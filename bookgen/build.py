@@ -241,9 +241,13 @@ def check_stylesheets(book, strict: bool = False) -> list:
             del messages[:]
             try:
                 text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
+            except UnicodeDecodeError as e:
                 raise BookError(Problem(path, f"stylesheet cannot be read ({e})", None,
                                         "save the stylesheet as UTF-8")) from None
+            except OSError as e:
+                raise BookError(Problem(path, f"stylesheet cannot be read ({e.strerror})", None,
+                                        "the file is missing or unreadable: reinstall bookgen if it is one of its "
+                                        "own stylesheets, or check the book's styles/ folder")) from None
             try:
                 CSS(string=text, base_url=str(path.parent) + os.sep, url_fetcher=fetcher)
             except Exception as e:  # a stylesheet WeasyPrint cannot parse at all

@@ -65,8 +65,8 @@ def inputs_digest(book: Path, out: Path, project: Path = PROJECT, skip_suffixes:
     h.update(f"bookgen-cache {VERSION} python {sys.version_info[:2]}\0".encode())
     book, out = Path(book).resolve(), Path(out).resolve()
     newest = _hash_tree(h, "book", book, exclude=(out,), skip_suffixes=skip_suffixes)
-    for label in ("templates", "styles"):
-        _hash_tree(h, label, project / label)
+    for label in ("templates", "styles"):  # at the top of a checkout, or inside the installed package
+        _hash_tree(h, label, project / label if (project / label).is_dir() else project / "bookgen" / label)
     code = project / "bookgen"
     h.update(b"[code]\0")
     for path in sorted(code.glob("*.py")):

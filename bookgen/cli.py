@@ -4,6 +4,7 @@ Kept light: `import bookgen.cli` and `--help` import nothing heavy (WeasyPrint i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,9 +12,22 @@ from pathlib import Path
 from .errors import BookError
 
 
+def command() -> str:
+    """The command as the user typed it: `bookgen`, `python build.py` or `python -m bookgen`."""
+    arg0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    name = os.path.basename(arg0)
+    if name == "__main__.py" and os.path.basename(os.path.dirname(arg0)) == "bookgen":
+        return "python -m bookgen"
+    if name.startswith("bookgen"):  # the installed command (bookgen, bookgen.exe)
+        return "bookgen"
+    if name.endswith(".py") and name != "__main__.py":
+        return f"python {name}"
+    return "python build.py"  # called from Python (a test, another tool): the README's command
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="build.py", description="Build a book folder into a printable PDF and an EPUB 3.",
-                                epilog="To start a new book: python build.py new DIR (a book.toml and two chapters "
+    p = argparse.ArgumentParser(prog=command(), description="Build a book folder into a printable PDF and an EPUB 3.",
+                                epilog=f"To start a new book: {command()} new DIR (a book.toml and two chapters "
                                        "that build as they are).")
     p.add_argument("--book", type=Path, default=Path("book"), metavar="DIR", help="the book folder (default: book/)")
     p.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR", help="where to write (default: dist/)")
@@ -50,6 +64,12 @@ def main(argv=None) -> int:
     if args.bleed and not _is_length(args.bleed):
         print(f"error: --bleed {args.bleed}: give a length like 3mm or 0.125in", file=sys.stderr)
         return 2
+    if args.page_size is not None:
+        from .load_book import parse_page_size
+        if parse_page_size(args.page_size) is None:
+            print(f"error: --page-size {args.page_size}: give A5, A4, Letter, Trade or a size like '140mm 216mm' "
+                  "(the shorter side 60mm at least)", file=sys.stderr)
+            return 2
     if args.jobs is not None and args.jobs < 0:
         print(f"error: --jobs {args.jobs}: give 0 or more processes", file=sys.stderr)
         return 2

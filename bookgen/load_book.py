@@ -69,6 +69,11 @@ def suggest(key: str, known) -> str | None:
     return f"did you mean '{close[0]}'?" if close else None
 
 
+def _command() -> str:
+    from .cli import command
+    return command()
+
+
 def parse_page_size(value: str) -> PageSize | None:
     name = str(value).strip().lower()
     name = PAGE_SIZE_ALIASES.get(name, name)
@@ -135,7 +140,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         raise BookError(Problem(root, "book folder not found", hint="pass --book DIR with a folder holding book.toml"))
     if not toml_path.is_file():
         raise BookError(Problem(toml_path, "book.toml not found",
-                                hint="every book folder needs a book.toml; `python build.py new DIR` makes one"))
+                                hint=f"every book folder needs a book.toml; `{_command()} new DIR` makes one"))
     try:
         text = toml_path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:

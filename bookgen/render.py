@@ -21,9 +21,18 @@ from .template_data import plain
 TEMPLATE_SECONDS = 60.0
 TEMPLATE_CHARS = 200_000_000
 
-PROJECT = Path(__file__).resolve().parent.parent
-TEMPLATES = PROJECT / "templates"
-STYLES = PROJECT / "styles"
+PACKAGE = Path(__file__).resolve().parent
+PROJECT = PACKAGE.parent
+
+
+def shipped(name: str) -> Path:
+    """`templates` or `styles`: inside the package when installed from a wheel, else at the top of the checkout."""
+    inside = PACKAGE / name
+    return inside if inside.is_dir() else PROJECT / name
+
+
+TEMPLATES = shipped("templates")
+STYLES = shipped("styles")
 
 
 def as_inline(html: str) -> Markup:

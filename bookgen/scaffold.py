@@ -56,9 +56,14 @@ Sections start at `##`. Add a chapter by creating a file in `chapters/` and addi
 `book.toml`, then build again:
 
 ```
-python build.py --book {book}
+{command} --book {book}
 ```
 """
+
+
+def _command() -> str:
+    from .cli import command
+    return command()
 
 
 def create(folder: Path, title: str, author: str, language: str) -> list[Path]:
@@ -73,7 +78,7 @@ def create(folder: Path, title: str, author: str, language: str) -> list[Path]:
                                       author=json.dumps(author, ensure_ascii=False),
                                       language=json.dumps(language)),
         "chapters/introduction.md": INTRODUCTION,
-        "chapters/first-steps.md": FIRST_STEPS.format(book=folder),
+        "chapters/first-steps.md": FIRST_STEPS.format(book=folder, command=_command()),
     }
     written = []
     for name, text in files.items():
@@ -84,7 +89,8 @@ def create(folder: Path, title: str, author: str, language: str) -> list[Path]:
 
 
 def main(argv) -> int:
-    p = argparse.ArgumentParser(prog="build.py new", description="Create a new book folder that builds as it is.")
+    from .cli import command
+    p = argparse.ArgumentParser(prog=f"{command()} new", description="Create a new book folder that builds as it is.")
     p.add_argument("dir", type=Path, metavar="DIR", help="the folder to create (must not exist, or be empty)")
     p.add_argument("--title", help="the book's title (default: from the folder's name)")
     p.add_argument("--author", default="Your Name", help="the author's name")
@@ -103,5 +109,5 @@ def main(argv) -> int:
         print(f"error: {e} (hint: choose a new folder name)", file=sys.stderr)
         return 1
     print(f"created {args.dir}: " + ", ".join(str(p.relative_to(args.dir)) for p in written))
-    print(f"build it with: python build.py --book {args.dir}")
+    print(f"build it with: {command()} --book {args.dir}")
     return 0

@@ -255,9 +255,9 @@ def test_stylesheet_warnings_name_the_stylesheet_and_line(tmp_path):
 def test_bad_page_size_option(tmp_path):
     copy_book(tmp_path)
     r = build_cli(tmp_path, "--page-size", "huge")
-    assert r.returncode == 1
-    assert r.stderr.splitlines() == [f"page size 'huge' is not a preset or a size (hint: {HINT_PAGE})",
-                                     "build failed: 1 error; nothing was written"]
+    assert r.returncode == 2  # a bad option value, like every other (issue 14)
+    assert r.stderr.splitlines() == ["error: --page-size huge: give A5, A4, Letter, Trade or a size like '140mm "
+                                     "216mm' (the shorter side 60mm at least)"]
 
 
 def test_missing_book_folder(tmp_path):

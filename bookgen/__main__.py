@@ -1,0 +1,6 @@
+"""`python -m bookgen`: the same command line as `bookgen` and `python build.py`."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
