@@ -50,7 +50,7 @@ def _local(tag: str) -> str:
 
 def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
     """For every page of a rendered WeasyPrint document, where it begins."""
-    from weasyprint.formatting_structure import boxes as B
+    from .weasy import text_lines
 
     parent = {child: p for p in html_root.iter() for child in p}
     block_key = {}  # element -> (chapter id, block index)
@@ -72,7 +72,7 @@ def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
     starts = []
     for i, page in enumerate(document.pages):
         first = None
-        for line in _lines(page._page_box, B):
+        for line in text_lines(page, OBJECT):
             for box, text in line:
                 key = key_of(box.element)
                 if key is None or (box.element in repeated and key in seen_text):
@@ -111,27 +111,3 @@ def _letters(text: str) -> int:
     return sum(1 for ch in text if not ch.isspace())
 
 
-def _lines(page_box, B):
-    """The page's lines of text (lists of (box, text)), skipping margin boxes and the footnote area."""
-    out = []
-
-    def walk(box, line):
-        if isinstance(box, (B.MarginBox, B.FootnoteAreaBox)):
-            return
-        if isinstance(box, B.LineBox):
-            line = []
-            out.append(line)
-        if isinstance(box, B.TextBox):
-            if line is not None and box.text:
-                line.append((box, box.text))
-            return
-        if isinstance(box, B.ReplacedBox):  # an image counts as one letter, where it stands
-            if line is None:
-                out.append([(box, OBJECT)])
-            else:
-                line.append((box, OBJECT))
-            return
-        for child in getattr(box, "children", ()):
-            walk(child, line)
-    walk(page_box, None)
-    return [line for line in out if line]

@@ -45,6 +45,9 @@ class Unsupported(Exception):
     """This book's layout cannot be split into groups; lay it out whole."""
 
 
+WEASYPRINT_DIFFERS = "this WeasyPrint differs from what the split layout expects"
+
+
 class Paginated_(Exception):
     """Raised at the barrier when only the page breaks were wanted (the front matter's first layout)."""
     def __init__(self, paginated, strings):
@@ -121,68 +124,24 @@ def page_counters(counters: list, first: int, counter_before: int) -> list:
 
 # -- in a worker: one group ---------------------------------------------------------------------------------------
 
-_HOOKS: dict = {}  # the layout in progress (its greenlet) -> its barrier state
-
-
-def _current():
-    """Which layout is running: a worker runs several, each in a greenlet (see _worker)."""
-    try:
-        import greenlet
-    except ImportError:  # pragma: no cover - a dependency
-        return None
-    return greenlet.getcurrent()
-
-
-def _install_hooks():
-    """Wrap WeasyPrint's page breaking and margin drawing once: for a layout with a barrier, keep its page boxes
-    and call the barrier before the first margin box; other layouts pass through."""
-    import weasyprint.layout as layout
-
-    if getattr(layout, "_bookgen_hooks", False):
-        return
-    make_all_pages, make_margin_boxes = layout.make_all_pages, layout.make_margin_boxes
-    if not callable(make_all_pages) or not callable(make_margin_boxes):
-        raise Unsupported("this WeasyPrint has no page-breaking stage to stop at")
-
-    def all_pages(context, root_box, html, pages):
-        state = _HOOKS.get(_current())
-        made = []
-        for page in make_all_pages(context, root_box, html, pages):
-            made.append(page)
-            yield page
-        if state is not None:
-            state["pages"] = made
-
-    def margin_boxes(context, page, page_state):
-        state = _HOOKS.get(_current())
-        if state is not None and not state["called"]:
-            state["called"] = True
-            state["on_paginated"](context, state["pages"])
-        return make_margin_boxes(context, page, page_state)
-
-    layout.make_all_pages, layout.make_margin_boxes = all_pages, margin_boxes
-    layout._bookgen_hooks = True
-
-
 @contextlib.contextmanager
 def _barrier(on_paginated):
     """Call `on_paginated(context, page_boxes)` once WeasyPrint has broken the pages and before it draws the first
-    margin box (weasyprint.layout.layout_document)."""
-    _install_hooks()
-    key = _current()
-    _HOOKS[key] = {"pages": None, "called": False, "on_paginated": on_paginated}
+    margin box (bookgen/weasy.py)."""
+    from .weasy import AdapterError, stop_after_pagination
     try:
-        yield
-    finally:
-        _HOOKS.pop(key, None)
+        with stop_after_pagination(on_paginated):
+            yield
+    except AdapterError as e:  # this WeasyPrint has no stage to stop at
+        raise Unsupported(str(e)) from None
 
 
 def _ids_on_pages(pages, wanted: set) -> dict:
     """id -> index of the first page where an element with that id has a box."""
+    from .weasy import box_anchors
     where = {}
     for i, page in enumerate(pages):
-        for box in page.descendants():
-            name = box.style["anchor"]
+        for name in box_anchors(page):
             if name in wanted and name not in where:
                 where[name] = i
     return where
@@ -195,6 +154,10 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
     from . import write_pdf as W
     from .pagemap import page_starts
 
+    from . import weasy
+    problem = weasy.self_test()  # once per process
+    if problem:
+        raise Unsupported(f"{WEASYPRINT_DIFFERS}: {problem}")
     css, page_css, fetcher, font_config = setup
     t0 = time.perf_counter()
     with W.weasyprint_log() as messages:
@@ -242,18 +205,15 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
                               if kind == "internal" and target not in here else (kind, target, rect, box))
                              for kind, target, rect, box in page.links]
         part = document.copy(kept)
-        from .speedups import compress_in_threads, fast_page_references
-        with fast_page_references(), compress_in_threads(2):
+        with weasy.fast_page_references(), weasy.compress_in_threads(2):
             pdf = part.write_pdf(pdf_variant=W.PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
                                  custom_metadata=False, finisher=W.bleed_finisher(W.length_pt(options.bleed)))
         # WeasyPrint makes a static font of a variable one once per document, from the first variation it meets
         # there: each group would embed other instances than one document does (outlines that differ by a hair).
-        variable = sorted({f.family for f in part.fonts.values() if "fvar" in getattr(f, "tables", ())})
+        variable = weasy.variable_families(weasy.document_fonts(part))
         if variable:
             raise Unsupported(f"{', '.join(variable)} is a variable font")
-        glyphs: dict = {}
-        for font in part.fonts.values():
-            glyphs[font.family] = glyphs.get(font.family, 0) + len(font.to_unicode)
+        glyphs = weasy.glyph_counts(weasy.document_fonts(part))
         counters = seen["book_counters"]
         anchors = {}  # a chapter's section has boxes on all its pages: its folio is that of the first
         for i, page in enumerate(kept):
@@ -274,6 +234,7 @@ class _Pages:
 def _paginated(book, group, context, pages, pushed, rounds, barrier, root, paginate_only=False) -> dict:
     """At the barrier: keep the notes on their calls' pages (or lay out again), say where the group begins, and
     set the page counter and named strings it starts from."""
+    from . import weasy
     from . import write_pdf as W
 
     # Notes printed after their call's page: send a block on and lay the group out again (write_pdf.render_print).
@@ -282,28 +243,24 @@ def _paginated(book, group, context, pages, pushed, rounds, barrier, root, pagin
                 if s not in pushed]
         if more:
             raise Relayout(more)
-    counters = [context.page_maker[i + 1][3][1].get("page", [0])[-1] for i in range(len(pages))]
+    counters = weasy.page_counters(context, len(pages))
     if group.index:
         where = _ids_on_pages(pages, {group.first_id})
         start = where.get(group.first_id)
         recto = "left" if getattr(book.meta, "direction", "ltr") == "rtl" else "right"  # bound on the right
-        if start is None or start == 0 or pages[start].page_type.side != recto:
+        if start is None or start == 0 or weasy.page_side(pages[start]) != recto:
             raise Unsupported(f"#{group.first_id} does not open on a {recto}-hand page (its recto) after a page break")
-        blank = start >= 2 and pages[start - 1].page_type.blank
+        blank = start >= 2 and weasy.is_blank(pages[start - 1])
         count = len(pages) - start
     else:
         where = _ids_on_pages(pages, set(group.stubs[:1]))
         start, blank = 0, False
         end = where.get(group.stubs[0], len(pages)) if group.stubs else len(pages)
-        while end > 1 and pages[end - 1].page_type.blank:
+        while end > 1 and weasy.is_blank(pages[end - 1]):
             end -= 1  # a blank page before the first chapter is the first chapter group's
         count = end
     first_page = (start - 1 if blank else start) + 1  # WeasyPrint numbers pages from 1
-    strings = {}
-    for name, by_page in context.string_set.items():
-        on = [n for n in by_page if n >= first_page and by_page[n]]
-        if on:
-            strings[name] = by_page[max(on)][-1]
+    strings = weasy.last_strings(context, first_page)
     paginated = Paginated(group.index, start, blank, counters, strings, count)
     if paginate_only:
         raise Paginated_(paginated, strings)
@@ -315,19 +272,10 @@ def _paginated(book, group, context, pages, pushed, rounds, barrier, root, pagin
     first = start - 1 if finish.keep_blank else start
     book_counters = page_counters(counters, first, finish.counter_before) if group.index else counters[:count]
     for i, value in enumerate(book_counters):
-        values = context.page_maker[first + i + 1][3][1]
-        if "page" in values:
-            values["page"][-1] = value
+        weasy.set_page_counter(context, first + i, value)
     carried = dict(finish.strings)
     if carried:
-        lookup = context.get_string_set_for
-
-        def string_for(page, name, keyword="first"):
-            value = lookup(page, name, keyword)
-            if value == () and keyword not in ("first-except", "all-once") and name in carried:
-                return (carried[name],)
-            return value
-        context.get_string_set_for = string_for
+        weasy.carry_strings(context, carried)
     return {"finish": finish, "paginated": paginated, "book_counters": book_counters,
             "strings": {**carried, **strings}, "wait": wait}
 
@@ -339,18 +287,16 @@ class _PageBoxes:
 
 
 class _PageBox:
+    """A page box at the stop, seen as a rendered page (bookgen/weasy.py reads both)."""
     def __init__(self, box):
-        self._page_box = box
+        self.box = box
         self._anchors = None
 
     @property
     def anchors(self):
         if self._anchors is None:
-            self._anchors = {}
-            for box in self._page_box.descendants():
-                name = box.style["anchor"]  # as weasyprint.anchors.gather_anchors: boxes that are anchors
-                if name:
-                    self._anchors.setdefault(name, None)
+            from .weasy import box_anchors
+            self._anchors = box_anchors(self.box)
         return self._anchors
 
 
@@ -829,8 +775,18 @@ def start_fork_server():
         return None
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["bookgen.split_layout", "bookgen.pagemap", "bookgen.cover", "weasyprint"])
-    with main_module_hidden():
-        multiprocessing.forkserver.ensure_running()
+    # The server imports bookgen by name, from its own sys.path (it ignores ours): put this bookgen first, or a
+    # checkout run from another folder, or an installed bookgen, would lay out the groups with other code.
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent), saved]))
+    try:
+        with main_module_hidden():
+            multiprocessing.forkserver.ensure_running()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
     return ctx
 
 

@@ -225,10 +225,10 @@ def _layout(book, options, css, fetcher, font_config, fonts, pushed=()):
 
 
 def _write(book, options, document) -> bytes:
-    from .speedups import compress_in_threads, fast_page_references
+    from .weasy import compress_in_threads, fast_page_references
     body = next((c for c in book.chapters if c.matter == "body"), None)
     body_start = _page_of(document, body.id) if body else len(document.pages)
-    with fast_page_references(), compress_in_threads():  # the same bytes, sooner (bookgen/speedups.py)
+    with fast_page_references(), compress_in_threads():  # the same bytes, sooner (bookgen/weasy.py)
         return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
                                   custom_metadata=False, finisher=finisher(body_start, length_pt(options.bleed)))
 
@@ -265,19 +265,8 @@ PUSHABLE = {"p", "li", "blockquote", "pre", "table", "figure", "h2", "h3", "h4",
 
 def _blocks(page) -> list:
     """The elements of the block boxes in a page's text flow, in order (not the notes, not the margins)."""
-    from weasyprint.formatting_structure import boxes as B
-
-    out = []
-
-    def walk(box):
-        if isinstance(box, (B.MarginBox, B.FootnoteAreaBox)):
-            return
-        if isinstance(box, B.BlockBox) and box.element is not None and box.element_tag in PUSHABLE:
-            out.append(box.element)
-        for child in getattr(box, "children", ()):
-            walk(child)
-    walk(page._page_box)
-    return out
+    from .weasy import flow_blocks
+    return flow_blocks(page, PUSHABLE)
 
 
 def _selector(element, parents) -> str | None:
@@ -331,9 +320,8 @@ def probe_fonts(book, css, fetcher, font_config) -> tuple:
 
 def used_fonts(document) -> tuple:
     """Font families that set text in a written document: the one with the most glyphs first, then by name."""
-    glyphs = {}
-    for font in document.fonts.values():
-        glyphs[font.family] = glyphs.get(font.family, 0) + len(font.to_unicode)
+    from .weasy import document_fonts, glyph_counts
+    glyphs = glyph_counts(document_fonts(document))
     if not glyphs:
         return ()
     main = max(glyphs, key=lambda f: (glyphs[f], f))
@@ -392,20 +380,8 @@ def check_notes(book, document, labels=None, chapters=None):
 
 def _note_heights(document):
     """The height of each laid-out footnote (by id), and the height of a page's text block."""
-    from weasyprint.formatting_structure import boxes as B
-
-    heights, room = {}, float("inf")
-    for page in document.pages:
-        box = getattr(page, "_page_box", None)
-        if box is None:
-            continue
-        room = min(room, box.height)
-        for child in box.children:
-            if isinstance(child, B.FootnoteAreaBox):
-                for note in child.children:
-                    if note.element is not None and note.element.get("id"):
-                        heights[note.element.get("id")] = note.margin_height()
-    return heights, room
+    from .weasy import note_heights
+    return note_heights(document.pages)
 
 
 def page_map(book, rendered: Rendered):
@@ -423,19 +399,16 @@ def pdf_bytes(book, rendered: Rendered) -> bytes:
 def bleed_finisher(bleed_pt: float):
     """A BleedBox exactly `bleed_pt` around the TrimBox (see finisher)."""
     def finish(document, pdf):
-        import pydyf
-        for number in pdf.pages["Kids"][::3]:
-            page = pdf.objects[number]
-            left, bottom, right, top = (float(v) for v in page["TrimBox"])
-            b = bleed_pt
-            page["BleedBox"] = pydyf.Array([left - b, bottom - b, right + b, top + b])
+        from .weasy import bleed_box, written_pages
+        for page in written_pages(pdf):
+            bleed_box(page, bleed_pt)
     return finish
 
 
 def finisher(body_start: int, bleed_pt: float):
     """Page labels (i, ii... then 1, 2...) and, for a print shop, a BleedBox exactly `bleed_pt` around the
     TrimBox (WeasyPrint's own is at most 10 pt from it, and takes in the room for crop marks)."""
-    from .speedups import page_labels_finisher
+    from .weasy import page_labels_finisher
     labels = page_labels_finisher(body_start)
 
     bleed = bleed_finisher(bleed_pt)

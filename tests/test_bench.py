@@ -59,10 +59,10 @@ def test_benchmark_runs_on_the_smallest_book(tmp_path):
 
 
 def test_speedups_write_the_same_bytes():
-    """bookgen.speedups only makes the PDF sooner: the same document written with and without them is the same."""
+    """bookgen.weasy's speedups only make the PDF sooner: the same document written with and without them is the same."""
     from weasyprint import HTML
 
-    from bookgen.speedups import compress_in_threads, fast_page_references, page_labels_finisher
+    from bookgen.weasy import compress_in_threads, fast_page_references, page_labels_finisher
     html = "".join(f"<h2 id='s{i}'>Section {i}</h2><p>{'Words in a paragraph. ' * 60}</p>"
                    f"<p><a href='#s{max(i - 1, 0)}'>back</a></p>" for i in range(12))
     doc = HTML(string=f"<html lang='en'><body>{html}</body></html>").render(pdf_variant="pdf/ua-1")
