@@ -146,7 +146,7 @@ def test_quiet_and_verbose(tmp_path):
     assert r.returncode == 0
     lines = r.stdout.splitlines()
     assert re.match(r"^  read +\d+\.\d\ds  2 chapters, 1 note, 1 image$", lines[0]), lines
-    assert re.match(r"^  layout +\d+\.\d\ds  9 pages; the front matter and 1 chapter group, \d laid out in 1 process$",
+    assert re.match(r"^  layout +\d+\.\d\ds  9 pages, as one document \(a short book: one document, in this process\)$",
                     lines[1]), lines
     assert re.match(r"^  epub +\d+\.\d\ds  \d+ KiB$", lines[4]), lines
 
