@@ -108,7 +108,55 @@ def bench_size(size: str, work: Path, jobs: list, pandoc: bool, log) -> dict:
     row["rebuild_epub"] = measure(child("build", book, out, "--format", "epub", "--jobs", jobs[-1]), env=env)
     if pandoc:
         row["pandoc"] = pandoc_runs(book, work / f"pandoc-{size}", log, size)
+    typst = typst_run(book, work / f"typst-{size}", log, size)
+    if typst:
+        row["typst"] = typst
     return row
+
+
+def pandoc_binary() -> str | None:
+    """A pandoc that writes Typst (3.1.2 or later): the one on PATH, or the one PyPI's pypandoc_binary ships."""
+    candidates = [shutil.which("pandoc")]
+    try:
+        import pypandoc
+        candidates.append(pypandoc.get_pandoc_path())
+    except (ImportError, OSError):
+        pass
+    for path in filter(None, candidates):
+        try:
+            version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout.split()[1]
+        except (OSError, IndexError):
+            continue
+        if tuple(int(x) for x in version.split(".")[:3] if x.isdigit()) >= (3, 1, 2):
+            return path
+    return None
+
+
+def typst_run(book: Path, out: Path, log, size) -> dict | None:
+    """Typst (PyPI `typst`) compiling Pandoc's `-t typst` conversion of the same Markdown, in a fresh process,
+    for reference: what a speed-minded author would use instead. None when typst or such a pandoc is missing."""
+    import importlib.util
+    import tomllib
+    pandoc = pandoc_binary()
+    if pandoc is None or importlib.util.find_spec("typst") is None:
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+    conf = tomllib.loads((book / "book.toml").read_text(encoding="utf-8"))
+    files = [str((book / c).relative_to(book / "chapters")) for c in conf["chapters"]]
+    source = book / "chapters" / "bench-typst.typ"  # beside the chapters: image paths resolve from there
+    log(f"[{size}] pandoc -t typst (not timed), then typst compile")
+    convert = subprocess.run([pandoc, "-s", "-t", "typst", "-o", str(source), *files], cwd=book / "chapters",
+                             capture_output=True, text=True)
+    if convert.returncode != 0:
+        return {"rc": convert.returncode, "stderr": convert.stderr[-2000:], "wall": None}
+    code = (f"import typst; typst.compile({str(source)!r}, output={str(out / 'book.pdf')!r}, "
+            f"root={str(book.resolve().anchor)!r})")
+    result = measure([sys.executable, "-c", code], cwd=book / "chapters")
+    source.unlink()
+    if result["rc"] == 0:
+        from pypdf import PdfReader
+        result["pages"] = len(PdfReader(out / "book.pdf").pages)
+    return result
 
 
 def _stamps(out: Path) -> dict:
@@ -166,6 +214,13 @@ def summary(row: dict) -> dict:
     if "pandoc" in row:
         for k, v in row["pandoc"].items():
             s[f"pandoc_{k}_s"] = v["wall"] if v["rc"] == 0 else None
+    if "typst" in row:
+        t = row["typst"]
+        s["typst_s"] = t["wall"] if t.get("rc") == 0 else None
+        s["typst_pages"] = t.get("pages")
+        if s["typst_s"]:
+            s["typst_ratio"] = s["typst_s"] / floor["wall"]
+            s["rebuild_edit_vs_typst"] = row["rebuild_edit"]["wall"] / s["typst_s"]
     return s
 
 
@@ -173,18 +228,23 @@ def table(rows: list) -> str:
     jobs = sorted({k[:-2] for r in rows for k in r if k.startswith("j") and k.endswith("_s") and k[1:-2].isdigit()})
     cols = [("size", "{}"), ("words", "{:,}"), ("pages", "{}"), ("floor_s", "{:.2f}"), ("floor_mb", "{:.0f}"),
             ("floor_ms_per_page", "{:.0f}")]
+    if any(r.get("typst_s") for r in rows):  # the reference beside the floor
+        cols += [("typst_s", "{:.2f}"), ("typst_pages", "{}")]
     for j in jobs:
         cols += [(f"{j}_s", "{:.2f}"), (f"{j}_ratio", "{:.2f}x"), (f"{j}_mb", "{:.0f}"), (f"{j}_mb_ratio", "{:.2f}x"),
                  (f"{j}_ms_per_page", "{:.0f}")]
     cols += [("rebuild_nochange_s", "{:.2f}"), ("rebuild_edit_s", "{:.2f}"), ("rebuild_edit_laid_out", "{}"),
              ("rebuild_epub_s", "{:.2f}")]
+    if any(r.get("rebuild_edit_vs_typst") for r in rows):
+        cols += [("rebuild_edit_vs_typst", "{:.2f}x")]
     head = [c for c, _ in cols]
     lines = [head] + [[(f.format(r[c]) if r.get(c) is not None else "-") for c, f in cols] for r in rows]
     widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
     text = "\n".join("  ".join(v.rjust(w) for v, w in zip(l, widths)) for l in lines)
     text += ("\n(_s: wall seconds; _mb: peak RSS of the largest process; ratio: to the floor (WeasyPrint alone); "
              "j0: the book as one document, j1: chapter groups in one process, j2: in two; rebuild_edit_laid_out: "
-             "groups laid out again, of all groups and the front matter)")
+             "groups laid out again, of all groups and the front matter; typst: Typst compiling Pandoc's -t typst "
+             "conversion of the same Markdown, where the typst package and pandoc 3.1.2+ are installed)")
     for r in rows:
         for j in jobs:
             if r.get(f"{j}_shares"):
