@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from . import lenient
 from . import markdown as mdown
 from .direction import book_direction
 from .errors import BookError, Problem, Problems
@@ -35,6 +36,7 @@ PAGE_SIZES = {
 PAGE_SIZE_ALIASES = {"us-letter": "letter", "us-trade": "trade", "6x9": "trade", "6x9in": "trade"}
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                ".svg": "image/svg+xml", ".webp": "image/webp"}
+IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)(mm|cm|in|pt)\s+(\d+(?:\.\d+)?)(mm|cm|in|pt)\s*$")
 
 
@@ -289,6 +291,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         err("chapters", "'chapters' is empty", "list at least one Markdown file")
 
     md = mdown.make_parser(language or "en")
+    unknown_keys = lenient.KeyReport()  # front-matter keys of other tools: one warning per key
     raw = []  # (path, front matter dict, body, line offset)
     used_ids: set[str] = set()
     sources = [toml_path] + ([cover] if cover is not None else [])  # the cover's date counts as the book's
@@ -368,9 +371,8 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         if bad_keys:
             continue
         for key in fm:
-            if key not in CHAPTER_KEYS:
-                problems.error(path, f"unknown front matter key '{key}'", _fm_line(ctext, key),
-                               suggest(str(key), CHAPTER_KEYS) or "keys are: " + ", ".join(sorted(CHAPTER_KEYS)))
+            if key not in CHAPTER_KEYS and key not in lenient.SUBTITLE_KEYS:
+                unknown_keys.add(key, path, _fm_line(ctext, key))
         cid = str(fm.get("id") or mdown.slugify(path.stem))
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", cid):
             problems.error(path, f"chapter id '{cid}' is not a valid id", _fm_line(ctext, "id"),
@@ -382,6 +384,8 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         broken.discard(path)
         raw.append((path, fm, body, offset, cid))
 
+    unknown_keys.report(problems, CHAPTER_KEYS, lambda k, known: suggest(str(k), known),
+                        lambda p: mdown_rel(root.resolve(), p.resolve()))
     # Markdown files beside the chapters that the book does not list
     for folder in sorted({p.parent for p in listed}):
         for p in sorted(folder.glob("*.md")):
@@ -391,6 +395,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
 
     # Parse every chapter, then give every heading a book-wide unique id (chapter ids first).
     parsed = []
+    removed_html, unwrapped_html = [], []  # (element, path, line): reported once per element
     claimed = set(used_ids)
     slug_maps = {}
     for path, fm, body, offset, cid in raw:
@@ -412,15 +417,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
             if level == 1:
                 problems.error(path, f"a second level-1 heading '{htext}' in one chapter", line,
                                "each file is one chapter with one title: use ## for its sections")
-        seen_titles = {}
-        for level, slug, htext, line, tok in headings:
-            key = mdown.slugify(htext)
-            if key in seen_titles:
-                problems.error(path, f"heading '{htext}' is used twice in this chapter (first on line "
-                               f"{seen_titles[key]}), so its id '#{key}' is ambiguous", line,
-                               "give each heading of a chapter its own title")
-            else:
-                seen_titles[key] = line
+        # two headings with one title: ids x, x-1, x-2 (the anchors plugin numbers them as GitHub does)
         slug_map = {}
         for level, slug, htext, line, tok in headings:
             gid = slug if slug not in claimed else f"{cid}-{slug}"
@@ -430,14 +427,28 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
             claimed.add(gid)
             slug_map[slug] = gid
             tok.attrs["id"] = gid
+        # links written for GitHub (its slugs keep accents and repeated hyphens) reach the same headings
+        for gh, (level, slug, htext, line, tok) in zip(lenient.github_slugs(h[2] for h in headings), headings):
+            slug_map.setdefault(gh, tok.attrs["id"])
+        for alias in (mdown.slugify(ctitle), lenient.github_slug(ctitle)):  # the title's slugs: the chapter
+            slug_map.setdefault(alias, f"{cid}-title")
         slug_maps[cid] = slug_map
-        if not body.strip() or not (p.tokens and any(t.type != "footnote_block_open" for t in p.tokens)):
+        part_page = str(fm.get("type", "")).lower() == "part"  # a part divider: its title is its content
+        if not part_page and (not body.strip() or not (p.tokens and any(t.type != "footnote_block_open"
+                                                                        for t in p.tokens))):
             problems.error(path, "chapter is empty", offset + 1, "write some text, or remove it from chapters")
-        for what, line in p.removed:
-            tag = what.strip("<>")
-            problems.warn(path, f"raw HTML {what} is removed from the book", line,
-                          mdown.REMOVED_WHY.get(tag, "a book is text: it runs no script, form or embedded "
-                                                     "content; remove it from the chapter"))
+        removed_html += [(what, path, line) for what, line in p.removed]
+        unwrapped_html += [(what, path, line) for what, line in p.unwrapped]
+        for src, alt, line in p.remote_images:
+            if not alt.strip():
+                problems.error(path, f"image '{src}' has no alt text", line,
+                               "describe the image in the brackets: ![what it shows](...)")
+            else:
+                problems.warn(path, f"image '{src}' is remote: its description is printed in its place, linked to "
+                              "it (the build makes no network request)", line,
+                              "download the file into the book folder to print the image itself")
+        for line, what, hint in lenient.foreign_syntax(body, offset):
+            problems.warn(path, f"{what} is not Markdown this build reads: it is printed as text", line, hint)
         for label, line in p.undefined_notes:
             problems.error(path, f"footnote [^{label}] is referenced but not defined", line,
                            f"add a line `[^{label}]: the note's text`")
@@ -452,7 +463,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
             problems.error(path, f"unknown section type '{ctype}'", _fm_line(path.read_text(encoding="utf-8"), "type"),
                            suggest(ctype, SECTION_TYPES) or "types are: " + ", ".join(sorted(SECTION_TYPES)))
             ctype = "chapter"
-        subtitle = str(fm.get("subtitle", "") or "").strip()
+        subtitle = str(next((fm[k] for k in lenient.SUBTITLE_KEYS if fm.get(k)), "") or "").strip()
         # titles get the same typography as the text (curly quotes, dashes)
         ctitle, subtitle = (mdown.inline_text(md.renderInline(t.strip())) for t in (ctitle, subtitle))
         if not visible(ctitle):
@@ -482,6 +493,12 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
                                "give the element its own id")
             else:
                 id_owner[rid] = (path, line)
+
+    report_raw_html(removed_html, unwrapped_html, problems, lambda p: mdown_rel(root.resolve(), p.resolve()))
+    # ids written in raw HTML can be linked to from other chapters too
+    for path, cid, ctitle, subtitle, ctype, p in parsed:
+        for rid, line in p.raw_ids:
+            slug_maps[cid].setdefault(rid, rid)
 
     # Resolve links and images, then render.
     by_file = {r[0].resolve(): r[4] for r in raw}
@@ -538,6 +555,22 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     )
     return Book(root.resolve(), meta, tuple(chapters), tuple(images.values()), tuple(sources),
                 tuple(problems.warnings))
+
+
+def report_raw_html(removed, unwrapped, problems, rel):
+    """One warning per raw HTML element the build does not keep, at its first place, with how many there are."""
+    for found, message, default in ((removed, "is removed from the book", "a book is text: it runs no script, "
+                                     "form or embedded content; remove it from the chapter"),
+                                    (unwrapped, "is not kept (its text is)", "use Markdown or the HTML elements a "
+                                     "book keeps (em, strong, span, div...)")):
+        for what, places in lenient.count_elements(found).items():
+            path, line = places[0]
+            more = ""
+            if len(places) > 1:
+                others = sorted({rel(p) for p, _ in places})
+                more = f" ({len(places)} times, in {', '.join(others[:3])}{' and more' if len(others) > 3 else ''})"
+            problems.warn(path, f"raw HTML {what} {message}{more}", line,
+                          mdown.REMOVED_WHY.get(what.strip("<>"), default))
 
 
 def mdown_rel(root: Path, path: Path) -> str:
@@ -713,6 +746,8 @@ def check_image(root, path, src, alt, line, problems) -> Image | None:
         try:
             with PILImage.open(target) as im:
                 im.verify()
+                # the media type is the file's, whatever its name says (a .jpg that is a PNG)
+                media_type = IMAGE_FORMATS.get(im.format, media_type)
         except Exception:
             problems.error(path, f"image '{src}' is not a readable {media_type.split('/')[1].upper()} file", line,
                            "re-export the image")

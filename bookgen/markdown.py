@@ -17,6 +17,8 @@ from markupsafe import Markup
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from .lenient import remote_src, replace_remote_images
+
 # Quotation marks per language (primary, then secondary) for the typographer.
 QUOTES = {
     "en": "“”‘’", "de": "„“‚‘", "fr": ["«\u202f", "\u202f»", "‹\u202f", "\u202f›"], "es": "«»“”", "it": "«»“”",
@@ -114,6 +116,8 @@ class Parsed:
     repeated_notes: list = field(default_factory=list)  # (label, line)
     raw_ids: list = field(default_factory=list)  # (id, line) written in raw HTML
     removed: list = field(default_factory=list)  # (what, line): raw HTML the build removes
+    unwrapped: list = field(default_factory=list)  # (element, line): raw HTML elements dropped, text kept
+    remote_images: list = field(default_factory=list)  # (src, alt, line): printed as their alt text
     notes_count: int = 0
 
 
@@ -131,14 +135,18 @@ def _raw_html(parsed, html: str, line):
     for tag, attrs in raw_tags(html):
         if tag in DROP_ELEMENTS:
             parsed.removed.append((f"<{tag}>", line))
+        elif tag not in ALLOWED_ELEMENTS:
+            parsed.unwrapped.append((f"<{tag}>", line))
         for name in attrs:
             if name.startswith("on"):
                 parsed.removed.append((f"the {name} attribute of <{tag}>", line))
-        if "id" in attrs:
+        if "id" in attrs and tag in ALLOWED_ELEMENTS:  # a removed element's id is not in the book
             parsed.raw_ids.append((attrs["id"], line))
         if tag in ("a", "area") and "href" in attrs:
             parsed.links.append(Link(attrs["href"], line, "link"))
-        if tag == "img" and "src" in attrs:
+        if tag == "img" and remote_src(attrs.get("src", "")):
+            parsed.remote_images.append((attrs["src"], attrs.get("alt", ""), line))
+        elif tag == "img" and "src" in attrs:
             parsed.images.append((attrs["src"], attrs.get("alt", ""), line))
 
 
@@ -146,6 +154,7 @@ def parse(md: MarkdownIt, text: str, line_offset: int = 0) -> Parsed:
     env: dict = {}
     tokens = md.parse(text, env)
     parsed = Parsed(tokens, env)
+    replace_remote_images(tokens)
     line = None
     for k, tok in enumerate(tokens):
         if tok.map:
@@ -163,6 +172,8 @@ def parse(md: MarkdownIt, text: str, line_offset: int = 0) -> Parsed:
                 _raw_html(parsed, child.content, cline)
             elif child.type == "link_open":
                 parsed.links.append(Link(child.attrs.get("href", ""), cline, "link"))
+                if "remote_alt" in child.meta:
+                    parsed.remote_images.append((child.attrs["href"], child.meta["remote_alt"], cline))
             elif child.type == "image":
                 parsed.images.append((child.attrs.get("src", ""), child.content, cline))
             elif child.type == "footnote_ref" and child.meta.get("subId", 0) > 0:
@@ -283,6 +294,12 @@ def clean_fragment(html: str) -> str:
         if el is root:
             continue
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if tag == "img" and remote_src(el.get("src", "")) and el.get("alt", "").strip():
+            el.tag, el.attrib["href"], el.text = "a", el.get("src").strip(), el.get("alt")  # its description
+            for name in [n for n in el.attrib if n not in ("href", "id")]:
+                del el.attrib[name]
+            el.set("class", "remote-image")
+            continue
         if tag in DROP_ELEMENTS or (tag == "img" and not _local_src(el.get("src", ""))):
             el.drop_tree()
             continue

@@ -38,6 +38,9 @@ STYLES = shipped("styles")
 def as_inline(html: str) -> Markup:
     """A note's paragraphs as inline markup, for a footnote that floats from inside a paragraph."""
     html = re.sub(r"<p(\s[^>]*)?>", r'<span class="note-p"\1>', str(html))
+    # WeasyPrint keeps the source's line breaks inside a footnote float: outside code, a newline is a space.
+    html = "".join(part if part.startswith("<pre") else part.replace("\n", " ")
+                   for part in re.split(r"(<pre[\s>].*?</pre>)", html, flags=re.S))
     return Markup(html.replace("</p>", "</span>").strip())
 
 

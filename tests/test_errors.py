@@ -100,9 +100,6 @@ CASES = {
         lambda b: two(b).write_text("---\ntitle: Two\n\nText.\n", encoding="utf-8"),
         ["book/chapters/two.md:1: front matter is not closed "
          "(hint: end the front matter with a line holding only ---)"]),
-    "unknown front matter key": (
-        lambda b: edit(two(b), "title:", "titel: x\ntitle:"),
-        ["book/chapters/two.md:2: unknown front matter key 'titel' (hint: did you mean 'title'?)"]),
     "empty chapter": (
         lambda b: edit(toml(b), '"chapters/two.md"', '"chapters/two.md", "chapters/three.md"')
         or (b / "chapters" / "three.md").write_text("---\ntitle: Three\n---\n\n", encoding="utf-8"),
@@ -115,10 +112,6 @@ CASES = {
          "(hint: call it in the text with [^unused], or delete the definition)",
          "book/chapters/one.md:20: footnote [^first] is referenced more than once "
          "(hint: a note is called once; write a second note for the second place)"]),
-    "duplicate heading": (
-        lambda b: append(one(b), "\n## Details\n\nAgain.\n"),
-        ["book/chapters/one.md:16: heading 'Details' is used twice in this chapter (first on line 10), so its id "
-         "'#details' is ambiguous (hint: give each heading of a chapter its own title)"]),
     "heading or title with nothing to print": (
         lambda b: (append(two(b), "\n## <br>\n\nText.\n"),
                    edit(one(b), "title: The First Chapter", "title: \"\\u00ad\"")),
