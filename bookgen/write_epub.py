@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from lxml import etree
 
 from .cover import cover_image
+from .epub_package import add_print_source, with_package_language
 from .pagemap import BLOCK_TAGS, OBJECT, chapter_blocks
 from .render import STYLES, context, environment, render
 
@@ -279,7 +280,7 @@ def write_epub(book, pages=None, cover=None) -> bytes:
     for s in meta.subjects:
         eb.add_metadata("DC", "subject", s)
     if pages:
-        eb.add_metadata(None, "meta", page_break_source(book), {"property": "pageBreakSource"})
+        add_print_source(eb, page_break_source(book))
     for prop, value in accessibility(book, pages):
         eb.add_metadata(None, "meta", value, {"property": prop})
 
@@ -371,7 +372,9 @@ def write_epub(book, pages=None, cover=None) -> bytes:
     raw = io.BytesIO()
     epub.write_epub(raw, eb, {"epub3_pages": False, "epub3_landmark": False, "epub2_guide": False,
                               "mtime": modified, "raise_exceptions": True})
-    return reproducible_zip(raw.getvalue(), modified, {f"EPUB/{ncx.file_name}": ncx_text.encode("utf-8")})
+    opf = with_package_language(raw.getvalue(), meta.language)
+    return reproducible_zip(raw.getvalue(), modified, {f"EPUB/{ncx.file_name}": ncx_text.encode("utf-8"),
+                                                        opf[0]: opf[1]})
 
 
 def _depth(node) -> int:

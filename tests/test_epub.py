@@ -193,8 +193,10 @@ def test_page_list_one_entry_per_numbered_page(built):
         assert marker.get("aria-label") == label and len(marker) == 0 and not (marker.text or "")
     markers = pagebreaks(book)
     assert [m.get("aria-label") for _, m, *_ in markers] == got  # markers in reading order, one per page
-    opf_source = book.props("pageBreakSource")
-    assert len(opf_source) == 1 and load_meta(folder).meta.identifier in opf_source[0]
+    opf_source = book.opf.findall(".//dc:source", NS)  # dc:source, refined as the pagination's source
+    assert len(opf_source) == 1 and load_meta(folder).meta.identifier in opf_source[0].text
+    assert book.opf.find(f".//opf:meta[@refines='#{opf_source[0].get('id')}'][@property='source-of']", NS).text \
+        == "pagination"
 
 
 def check_pagebreaks_against_pdf(result, folder):
