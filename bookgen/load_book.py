@@ -17,6 +17,7 @@ from .direction import book_direction
 from .errors import BookError, Problem, Problems
 from .fonts import book_fonts
 from .i18n import book_strings
+from .long_notes import defer_long_notes
 from .model import SECTION_TYPES, Author, Book, Chapter, Heading, Image, Metadata, Note, PageSize
 
 BOOK_KEYS = {
@@ -540,6 +541,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         problems.error(toml_path, "the book has no body chapter", chapter_line,
                        "give at least one chapter type chapter (the default)")
 
+    chapters = defer_long_notes(chapters, size, problems)  # notes too long for the foot of a page
     check_book_files(root, problems)
     # Report file by file (book.toml, then the chapters in reading order), each from its first line.
     rank = {toml_path: 0, **{p: n + 1 for n, p in enumerate(listed)}}

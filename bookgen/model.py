@@ -67,6 +67,7 @@ class Note:
     id: str
     ref_id: str
     html: Markup  # block markup (paragraphs)
+    endnote: bool = False  # printed at the end of its chapter: too long for the foot of a page (long_notes.py)
 
 
 @dataclass(frozen=True)

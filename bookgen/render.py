@@ -191,4 +191,10 @@ def context(book, edition: str) -> dict:
     data = plain(book)
     return {"book": data, "meta": data["meta"], "chapters": data["chapters"], "edition": edition,
             "words": plain(words(book.meta.language, book.meta.strings)),
-            "dir": book.meta.direction}
+            "dir": book.meta.direction, "contents": contents(book, data["chapters"])}
+
+
+def contents(book, chapters) -> list:
+    """The print contents: each entry a chapter, a part holding its chapters as `children`."""
+    from .parts import nest_parts
+    return nest_parts(book.chapters, [{"chapter": c, "children": []} for c in chapters])

@@ -10,6 +10,7 @@ from lxml import etree
 from .cover import cover_image
 from .epub_package import add_print_source, with_package_language
 from .pagemap import BLOCK_TAGS, OBJECT, chapter_blocks
+from .parts import nest_parts
 from .render import STYLES, context, environment, render
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -185,7 +186,7 @@ def toc_tree(book) -> list[dict]:
             child = {"title": h.text, "href": f"{chapter.file_name}#{h.id}", "children": [], "level": h.level}
             stack[-1]["children"].append(child)
             stack.append(child)
-    return tree
+    return nest_parts(book.chapters, tree)
 
 
 def page_break_source(book) -> str:

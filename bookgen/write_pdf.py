@@ -257,6 +257,8 @@ def blocks_to_push(book, document, root, chapters=None) -> list[str]:
     for chapter in book.chapters if chapters is None else chapters:
         for note in chapter.notes:
             call, text = where.get(note.ref_id), where.get(note.id)
+            if note.endnote:
+                continue  # printed at the end of its chapter (bookgen/long_notes.py)
             if call is not None and text is not None and call != text and heights.get(note.id, 0) <= room:
                 pages.add(call)
     parents = {child: parent for parent in root.iter() for child in parent}
@@ -368,6 +370,8 @@ def check_notes(book, document, labels=None, chapters=None):
     for chapter in book.chapters if chapters is None else chapters:
         for note in chapter.notes:
             call, text = where.get(note.ref_id), where.get(note.id)
+            if note.endnote:
+                continue  # printed at the end of its chapter (bookgen/long_notes.py)
             on = f"page {labels[call]}" if call is not None else "no page"
             if note.id in heights and heights[note.id] > room + 0.5:
                 problems.append(Problem(chapter.source, f"footnote {note.number} (called on {on}) is longer than a "

@@ -310,18 +310,6 @@ def test_notes_are_numbered_from_one_in_each_chapter(books):
     assert all(c.notes[0].number == 1 for c in book.chapters if c.notes)
 
 
-def test_a_note_too_long_for_its_page_fails_the_build_clearly(tmp_path):
-    r = run_cli("--book", LONGNOTE_BOOK, "--out", tmp_path, "--format", "pdf")
-    assert r.returncode == 1
-    # the note longer than a page is refused, saying which note of which file
-    assert re.search(r"chapters/one\.md: footnote 2 \(called on page \d+\) is (longer than a page can hold "
-                     r"\(\d\.\d pages\)|not printed anywhere: it is too long for one page)", r.stderr), r.stderr
-    assert "hint: shorten the note" in r.stderr and "build failed: 1 error" in r.stderr
-    # the note that WeasyPrint would have moved to the next page was kept with its call: no error
-    assert "two.md" not in r.stderr
-    assert not list(tmp_path.iterdir())
-
-
 def test_a_note_weasyprint_would_move_stays_with_its_call(tmp_path):
     import shutil
     book = tmp_path / "book"
