@@ -13,7 +13,7 @@ from markdown_it.token import Token
 # Front-matter keys read as a chapter's subtitle, in order of preference.
 SUBTITLE_KEYS = ("subtitle", "subhead")
 # Seen in Jekyll and Hugo sites and Pandoc books: ignored, one warning per key for the whole book.
-FOREIGN_HINT = "it is ignored; the keys bookgen reads are: "
+FOREIGN_HINT = "the keys bookgen reads are: "
 
 
 class KeyReport:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from lxml import etree
 
 from .cover import cover_image
-from .epub_package import add_print_source, with_package_language
+from .epub_package import add_print_source, image_names, rename_images, with_package_language
 from .pagemap import BLOCK_TAGS, OBJECT, chapter_blocks
 from .parts import nest_parts
 from .render import STYLES, context, environment, render
@@ -37,7 +37,9 @@ def chapter_pages(book, pages) -> dict:
 
 
 def is_note(el) -> bool:
-    return etree.QName(el).localname == "aside" or "footnotes" in (el.get("class") or "").split()
+    """A note the build made (not an author's own <aside>, a pull-quote: the print page map counts its text)."""
+    classes = (el.get("class") or "").split()
+    return "footnotes" in classes or (etree.QName(el).localname == "aside" and "footnote" in classes)
 
 
 def insert_pagebreaks(section, starts, marker_for):
@@ -294,8 +296,9 @@ def write_epub(book, pages=None, cover=None) -> bytes:
     eb.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})  # EPUB 2 readers, Kindle
     for item in css_items:
         eb.add_item(item)
+    image_files = image_names(book.images)
     for n, img in enumerate(book.images):
-        eb.add_item(epub.EpubItem(uid=f"img{n + 1}", file_name=img.href, media_type=img.media_type,
+        eb.add_item(epub.EpubItem(uid=f"img{n + 1}", file_name=image_files[img.href], media_type=img.media_type,
                                   content=img.path.read_bytes()))
 
     def page(template, title, body_type, **extra):
@@ -322,6 +325,7 @@ def write_epub(book, pages=None, cover=None) -> bytes:
     for chapter in book.chapters:
         root = docs[chapter.file_name]
         rewrite_links(root, chapter.file_name, id_file)
+        rename_images(root, image_files)
         section = root.find(f".//x:section[@id='{chapter.id}']", NS)
         insert_pagebreaks(section, by_chapter.get(chapter.id, []), marker_for)
 
