@@ -86,7 +86,7 @@ def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage,
 
 def _build(options: BuildOptions, progress, done) -> BuildResult:
     from .load_book import load_book
-    from .long_notes import lay_out_keeping_notes
+    from .book_layout import lay_out_book
     from .write_pdf import PrintOptions, lay_out, page_map, pdf_bytes
 
     result = BuildResult()
@@ -120,7 +120,7 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         cover = start_cover(book)  # in another process, while the print edition is laid out
     # The EPUB carries the print page numbers, so both editions need the laid-out print edition.
     from .group_cache import FOLDER
-    rendered = timed("layout", lay_out_keeping_notes, lay_out, book, PrintOptions(options.bleed, options.crop_marks), options.jobs,
+    rendered = timed("layout", lay_out_book, lay_out, book, PrintOptions(options.bleed, options.crop_marks), options.jobs,
                      out / FOLDER, not options.force, "pdf" in options.formats, detail=layout_detail)
     result.pages = rendered.pages
     group_cache = rendered.group_cache

@@ -27,3 +27,43 @@ def nest_parts(chapters, nodes) -> list:
         else:
             out.append(node)
     return out
+
+
+def nest_outline(pdf_bytes: bytes, chapters) -> bytes:
+    """A PDF laid out in groups of chapters (bookgen/split_layout.py) has each group's outline at the top level:
+    a group that begins inside a part has its chapters there. Move each part's chapters under it, matching the
+    top-level entries to the chapters' titles in reading order."""
+    import io
+
+    import pikepdf
+
+    inside = part_of(chapters)
+    if not inside:
+        return pdf_bytes
+    pdf = pikepdf.open(io.BytesIO(pdf_bytes))
+    changed = False
+    with pdf.open_outline() as outline:
+        queue = [c for c in chapters]
+        part_item, top = None, []
+        for item in list(outline.root):
+            k = next((i for i, c in enumerate(queue) if c.title == item.title), None)
+            chapter = None
+            if k is not None:  # the chapters before it are inside an earlier entry
+                chapter = queue[k]
+                del queue[:k + 1]
+            if chapter is not None and chapter.type == "part":
+                part_item = item
+            elif chapter is not None and chapter.id in inside and part_item is not None:
+                part_item.children.append(item)
+                changed = True
+                continue
+            elif chapter is not None:
+                part_item = None
+            top.append(item)
+        if changed:
+            outline.root[:] = top
+    if not changed:
+        return pdf_bytes
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from .errors import BookError, Problem
 from .i18n import words
+from .parts import part_of
 from .template_data import plain
 
 # A template that never ends (a huge loop, a recursive macro) is stopped: seconds of rendering per template,
@@ -191,7 +192,8 @@ def context(book, edition: str) -> dict:
     data = plain(book)
     return {"book": data, "meta": data["meta"], "chapters": data["chapters"], "edition": edition,
             "words": plain(words(book.meta.language, book.meta.strings)),
-            "dir": book.meta.direction, "contents": contents(book, data["chapters"])}
+            "dir": book.meta.direction, "contents": contents(book, data["chapters"]),
+            "in_part": plain(sorted(part_of(book.chapters)))}
 
 
 def contents(book, chapters) -> list:
