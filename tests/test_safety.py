@@ -39,14 +39,6 @@ REFUSED = {
         "![A secret](file:///etc/passwd)",
         "image 'file:///etc/passwd' is a file:// URL; the build reads only files inside the book folder "
         "(hint: copy the file into the book folder and use a path relative to it)"),
-    "remote image": (
-        "![A remote picture](https://example.com/picture.png)",
-        "image 'https://example.com/picture.png' is a remote URL; the build makes no network request "
-        "(hint: download the file into the book folder and use a path relative to it)"),
-    "remote image in raw HTML": (
-        '<img src="https://example.com/picture.png" alt="A remote picture">',
-        "image 'https://example.com/picture.png' is a remote URL; the build makes no network request "
-        "(hint: download the file into the book folder and use a path relative to it)"),
     "raw HTML image outside": (
         '<img src="../../../../../../etc/passwd" alt="A secret">',
         f"image '../../../../../../etc/passwd' leads outside the book folder {OUTSIDE_HINT}"),
