@@ -192,7 +192,7 @@ def context(book, edition: str) -> dict:
     data = plain(book)
     return {"book": data, "meta": data["meta"], "chapters": data["chapters"], "edition": edition,
             "words": plain(words(book.meta.language, book.meta.strings)),
-            "dir": book.meta.direction, "contents": contents(book, data["chapters"]),
+            "dir": book.meta.direction, "contents": plain(contents(book, data["chapters"])),
             "in_part": plain(sorted(part_of(book.chapters)))}
 
 

@@ -331,3 +331,41 @@ def test_table_captions_stay_with_their_tables(corpus):
         assert first_row in after, (caption, page)
     epub = Epub(result.outputs["epub"])
     assert any(i.get("media-type") == "image/svg+xml" for i in epub.manifest.values())
+
+
+def test_pagebreaks_begin_their_pages_with_pull_quotes_and_asides(corpus):
+    """An author's <aside> and <blockquote> pull-quotes are text of the page map in both editions: the text after
+    each pagebreak marker begins that page of the PDF (after its running head)."""
+    result = corpus["workshop"]
+    epub = Epub(result.outputs["epub"])
+    labels = list(PdfReader(result.outputs["pdf"]).page_labels)
+    pages = subprocess.run(["pdftotext", str(result.outputs["pdf"]), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    heads = titles(CORPUS / "workshop")
+    inside = 0
+    for href in epub.spine_hrefs:
+        body = epub.xml(href).find("x:body", NS)
+        stream = []  # the chapter's text and its markers in document order, the build's notes left out
+
+        def walk(el):
+            for child in el:
+                if not isinstance(child.tag, str):
+                    continue
+                if child.get(TYPE) == "pagebreak":
+                    stream.append(child)
+                elif "footnote" not in (child.get("class") or "").split() and child.get(TYPE) != "footnote":
+                    stream.append(child.text or "")
+                    walk(child)
+                stream.append(child.tail or "")
+        walk(body)
+        for i, item in enumerate(stream):
+            if isinstance(item, str):
+                continue
+            after = normalize("".join(s for s in stream[i + 1:] if isinstance(s, str)))[:24]
+            lines = [l for l in pages[labels.index(item.get("aria-label"))].splitlines() if l.strip()]
+            if lines and normalize(lines[0]) in heads and not after.startswith(normalize(lines[0])):
+                lines = lines[1:]
+            page = normalize("".join(lines))
+            assert page.startswith(after), (href, item.get("aria-label"), after, page[:40])
+            inside += any(a.tag.endswith(("aside", "blockquote")) for a in item.iterancestors())
+    assert inside >= 1  # a page begins inside a pull-quote
