@@ -90,7 +90,7 @@ FOREIGN_SYNTAX = [
     (re.compile(r"^\s*-{3,}(?:[ \t]+-{3,})+\s*$"), "a Pandoc simple table",
      "write it as a pipe table (| a | b |, then |---|---|)"),
     (re.compile(r"^\s*:{3,}\s*\S?"), "a Pandoc fenced div (:::)", "remove the ::: lines; the text is kept"),
-    (re.compile(r"\{\s*[#.][A-Za-z][^{}]*\}\s*$"), "a Pandoc or kramdown attribute ({#id .class})",
+    (re.compile(r"(?<![{])\{\s*[#.][A-Za-z][^{}]*\}\s*$"), "a Pandoc or kramdown attribute ({#id .class})",
      "remove it; give a heading an id by its title"),
 ]
 
@@ -108,7 +108,7 @@ def foreign_syntax(body: str, offset: int):
             continue
         for pattern, what, hint in FOREIGN_SYNTAX:
             if pattern.search(line):
-                if n - last.get(what, -10) > 3:  # one warning for the lines of one table
+                if "table" not in what or n - last.get(what, -10) > 3:  # one warning for the lines of a table
                     out.append((n, what, hint))
                 last[what] = n
                 break

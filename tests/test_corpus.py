@@ -205,14 +205,16 @@ def test_notes_too_long_for_a_page_are_endnotes_with_a_warning(corpus):
     assert not [i for i in short if i + 1 in short], lines
 
 
-def test_hard_wrapped_notes_print_as_justified_paragraphs(corpus):
-    """The line ends of a hard-wrapped note: every line but the last runs the full measure (the source's
-    breaks would leave lines of every length)."""
-    result = corpus["reise"]
-    source = (CORPUS / "reise" / "kapitel" / "kapitel-1.md").read_text(encoding="utf-8")
-    first_note = _inline_notes(source)[0]
-    assert "\n" in first_note and len(first_note) > 250  # hard-wrapped in the source, several printed lines
-    start = " ".join(first_note.split()[:4])
+@pytest.mark.parametrize("name, chapter, reading", [("reise", "kapitel/kapitel-1.md", "inline"),
+                                                     ("novel", "chapters/chapter-02.md", "defined")])
+def test_hard_wrapped_notes_print_as_justified_paragraphs(corpus, name, chapter, reading):
+    """The line ends of a hard-wrapped note (`^[...]` and `[^1]:` with continuation lines): every line but the
+    last runs the full measure (the source's breaks would leave lines of every length)."""
+    result = corpus[name]
+    source = (CORPUS / name / chapter).read_text(encoding="utf-8")
+    note = (_inline_notes(source) if reading == "inline" else _defined_notes(source))[0]
+    assert "\n" in note.strip() and len(note) > 250  # hard-wrapped in the source, several printed lines
+    start = " ".join(note.split()[:4])
     out = subprocess.run(["pdftotext", "-bbox-layout", str(result.outputs["pdf"]), "-"], capture_output=True,
                          text=True, check=True).stdout
     root = etree.fromstring(out.encode("utf-8"), etree.XMLParser(recover=True))
