@@ -89,7 +89,8 @@ FOREIGN_SYNTAX = [
      "write it as a pipe table (| a | b |, then |---|---|)"),
     (re.compile(r"^\s*-{3,}(?:[ \t]+-{3,})+\s*$"), "a Pandoc simple table",
      "write it as a pipe table (| a | b |, then |---|---|)"),
-    (re.compile(r"^\s*:{3,}\s*[^\s:]"), "a Pandoc fenced div (:::)",  # its opening line, named "remove the ::: lines; the text is kept"),
+    (re.compile(r"^\s*:{3,}\s*[^\s:]"), "a Pandoc fenced div (:::)",  # the opening line (it names the div)
+     "remove the ::: lines; the text is kept"),
     (re.compile(r"(?<![{])\{\s*[#.][A-Za-z][^{}]*\}\s*$"), "a Pandoc or kramdown attribute ({#id .class})",
      "remove it; give a heading an id by its title"),
 ]
