@@ -105,8 +105,8 @@ def foreign_syntax(body: str, offset: int):
             fence = None if fence and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) else \
                 (fence or m.group(1))
             continue
-        if fence or line.startswith(("    ", "\t")):
-            continue
+        if fence or line.startswith(("    ", "\t")) or (line.startswith("#") and _HEADING_ID.search(line)):
+            continue  # a heading's {#id} is read (heading_ids_plugin)
         for pattern, what, hint in FOREIGN_SYNTAX:
             if pattern.search(line):
                 if "table" not in what or n - last.get(what, -10) > 3:  # one warning for the lines of a table
@@ -122,3 +122,25 @@ def count_elements(found) -> dict:
     for what, path, line in found:
         out.setdefault(what, []).append((path, line))
     return out
+
+
+_HEADING_ID = re.compile(r"\s*\{\s*#([A-Za-z][-\w.:]*)\s*\}\s*$")
+
+
+def heading_ids_plugin(md) -> None:
+    """`## Title {#custom-id}` (Pandoc, kramdown): the attribute is not printed, and `#custom-id` links to the
+    heading (load_book maps it to the heading's id). Runs before the anchors plugin makes the id."""
+    def rule(state):
+        tokens = state.tokens
+        for k, tok in enumerate(tokens[:-1]):
+            if tok.type != "heading_open" or tokens[k + 1].type != "inline":
+                continue
+            inline = tokens[k + 1]
+            m = _HEADING_ID.search(inline.content)
+            last = inline.children[-1] if inline.children else None
+            if not m or last is None or last.type != "text" or not _HEADING_ID.search(last.content):
+                continue
+            tok.meta["custom_id"] = m.group(1)
+            inline.content = inline.content[:m.start()]
+            last.content = _HEADING_ID.sub("", last.content)
+    md.core.ruler.before("anchor", "heading_ids", rule)

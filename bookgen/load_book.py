@@ -431,6 +431,9 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         # links written for GitHub (its slugs keep accents and repeated hyphens) reach the same headings
         for gh, (level, slug, htext, line, tok) in zip(lenient.github_slugs(h[2] for h in headings), headings):
             slug_map.setdefault(gh, tok.attrs["id"])
+        for level, slug, htext, line, tok in headings:  # `## Title {#id}`: #id links to it
+            if tok.meta.get("custom_id"):
+                slug_map.setdefault(tok.meta["custom_id"], tok.attrs["id"])
         for alias in (mdown.slugify(ctitle), lenient.github_slug(ctitle)):  # the title's slugs: the chapter
             slug_map.setdefault(alias, f"{cid}-title")
         slug_maps[cid] = slug_map

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from .lenient import remote_src, replace_remote_images
+from .lenient import heading_ids_plugin, remote_src, replace_remote_images
 
 # Quotation marks per language (primary, then secondary) for the typographer.
 QUOTES = {
@@ -83,6 +83,7 @@ def make_parser(language: str) -> MarkdownIt:
     md.validateLink = lambda url: True
     md.use(footnote_plugin, inline=True)
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=slugify, permalink=False)
+    heading_ids_plugin(md)  # `## Title {#id}`
 
     def footnote_ref(self, tokens, idx, options, env):
         return f'<{NOTE_TAG} n="{tokens[idx].meta["id"]}"></{NOTE_TAG}>'

@@ -165,3 +165,17 @@ def test_images_get_their_media_type_from_their_bytes(tmp_path):
     photo = [h for h in items if "photo" in h]
     assert photo == ["images/photo.jpg.png"] and items[photo[0]] == "image/png"
     assert epub.xml("one.xhtml").find(".//x:img[@alt='A PNG named photo.jpg']", NS).get("src") == photo[0]
+
+
+def test_a_heading_id_written_in_braces_is_read(tmp_path):
+    """`## Title {#id}` (Pandoc, kramdown): not printed, not warned about, and `#id` links reach the heading."""
+    book = copy_book(tmp_path)
+    append(two(book), "\n## Further Reading {#reading}\n\nBooks.\n")
+    append(one(book), "\nSee [the reading list](two.md#reading).\n")
+    r = build_cli(tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert not [w for w in warnings_of(r) if "attribute" in w]
+    epub = Epub(tmp_path / "dist" / f"{SLUG}.epub")
+    heading = next(h for h in epub.xml("two.xhtml").iterfind(".//x:h2", NS) if "Further" in "".join(h.itertext()))
+    assert "".join(heading.itertext()) == "Further Reading"
+    assert f"two.xhtml#{heading.get('id')}" in [a.get("href") for a in epub.xml("one.xhtml").iterfind(".//x:a", NS)]
