@@ -198,6 +198,7 @@ def test_notes_too_long_for_a_page_are_endnotes_with_a_warning(corpus):
     for cid in ("kapitel-2", "kapitel-5"):
         note, call = names[f"{cid}-fn2"], names[f"{cid}-fnref2"]
         assert note >= call and "Eine lange Anmerkung beginnt hier" in pages[note]
+        assert "2. → Anmerkungen" in normalize_space(pages[call])  # at the foot of the call's page, a pointer to the note
         assert "Hier endet die lange Anmerkung" in normalize_space(" ".join(pages[note:note + 6]))
     # no run of nearly empty pages: every page with text but the last of a chapter has more than a few lines
     lines = [len([l for l in p.splitlines() if l.strip()]) for p in pages]

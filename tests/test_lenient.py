@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from conftest import FIXTURES, NS, Epub, build_into, normalize
 from goodbook import SLUG, append, build_cli, copy_book, edit
+from test_corpus import pdf_words, titles
 
 LONGNOTE_BOOK = FIXTURES / "longnote"
 
@@ -143,10 +144,9 @@ def check_long_note(pdf, epub):
     source = (LONGNOTE_BOOK / "chapters" / "one.md").read_text(encoding="utf-8")
     note = re.search(r"^\[\^long\]: (.*)$", source, re.M).group(1)
     words = [normalize(w) for w in re.findall(r"\w+", note)]
-    pdf_text = " ".join(p.extract_text() for p in PdfReader(pdf).pages)
-    pdf_text = re.sub("\u2010\\s*", "", pdf_text)
-    for text in (pdf_text, Epub(epub).all_text()):
-        seq = iter(normalize(w) for w in re.findall(r"\w+", text))
+    epub_words = [normalize(w) for w in re.findall(r"\w+", Epub(epub).all_text())]
+    for text_words in (pdf_words(pdf, titles(LONGNOTE_BOOK)), epub_words):
+        seq = iter(text_words)
         assert all(any(w == t for t in seq) for w in words)
     # no run of nearly empty pages before it
     lines = [len([l for l in p.extract_text().splitlines() if l.strip()]) for p in PdfReader(pdf).pages]
