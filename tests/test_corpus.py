@@ -372,3 +372,18 @@ def test_pagebreaks_begin_their_pages_with_pull_quotes_and_asides(corpus):
             assert page.startswith(after), (href, item.get("aria-label"), after, page[:40])
             inside += any(a.tag.endswith(("aside", "blockquote")) for a in item.iterancestors())
     assert inside >= 1  # a page begins inside a pull-quote
+
+
+@pytest.mark.parametrize("name", ["reise", "workshop"])
+def test_split_and_one_document_layouts_print_the_same_text_and_outline(corpus, name, tmp_path):
+    """Parts, endnotes and the corpus's raw HTML laid out in chapter groups and as one document (--jobs 0)."""
+    whole = build_into(CORPUS / name, tmp_path, jobs=0, formats=("pdf",))
+
+    def read(pdf):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+        def titles_of(outline, depth=0):
+            for o in outline:
+                yield from titles_of(o, depth + 1) if isinstance(o, list) else [(depth, o.title)]
+        return text, list(titles_of(PdfReader(pdf).outline))
+    assert read(corpus[name].outputs["pdf"]) == read(whole.outputs["pdf"])
