@@ -498,6 +498,11 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     sheets = _Sheets(W.stylesheet_texts(book))
     if any(re.search(r"counter\(\s*pages\s*[,)]", text) for _, text in sheets):
         raise Unsupported("counter(pages) needs the whole book")
+    from .render import STYLES
+    own = [path for path, text in sheets if re.search(r"target-counters?\(", text)
+           and not Path(path).resolve().is_relative_to(STYLES.resolve())]
+    if own:  # a group would count its own pages (the project's own use, the contents, is in the front matter)
+        raise Unsupported(f"{Path(own[0]).name} uses target-counter: page numbers in the text need the whole book")
     if "forkserver" in multiprocessing.get_all_start_methods():
         start_fork_server()  # its imports overlap with the print HTML
     # The fonts the copyright page names are those the groups really use: known once they are laid out, and

@@ -197,3 +197,23 @@ def test_a_mismatch_stops_the_build_and_keeps_the_old_files(tmp_path):
     assert "--jobs 0" in bad.stderr and "Traceback" not in bad.stderr
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before
+
+
+def test_a_book_stylesheet_with_target_counter_is_laid_out_whole(tmp_path, monkeypatch):
+    """`see page N` written by the book's own CSS: a chapter group would count its own pages, so the book is laid
+    out as one document and prints the book's page numbers."""
+    import bookgen.split_layout as split
+    monkeypatch.setattr(split, "GROUP_CHARS", 1)
+    book = tmp_path / "xref"
+    shutil.copytree(LARGER_BOOK, book)
+    chapter = book / "chapters" / "maps.md"  # a link within one chapter (one group): no undefined anchor
+    chapter.write_text(chapter.read_text(encoding="utf-8")
+                       + '\n\nAs said before (<a class="see" href="#the-projection-problem">see</a>).\n',
+                       encoding="utf-8")
+    (book / "styles").mkdir(exist_ok=True)
+    (book / "styles" / "see.css").write_text('a.see::after { content: " page " target-counter(attr(href url), page); }\n',
+                                             encoding="utf-8")
+    parts = build_into(book, tmp_path / "split", jobs=2)
+    assert parts.layout["one document"] == "see.css uses target-counter: page numbers in the text need the whole book"
+    whole = build_into(book, tmp_path / "whole", jobs=0)
+    assert pdftotext_pages(parts.outputs["pdf"]) == pdftotext_pages(whole.outputs["pdf"])
