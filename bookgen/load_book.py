@@ -18,12 +18,14 @@ from .errors import BookError, Problem, Problems
 from .fonts import book_fonts
 from .i18n import book_strings
 from .long_notes import defer_long_notes
+from .publishing import isbn_urn, publishing_keys
 from .model import SECTION_TYPES, Author, Book, Chapter, Heading, Image, Metadata, Note, PageSize
 
 BOOK_KEYS = {
     "title", "subtitle", "authors", "author", "language", "identifier", "publisher", "date", "rights",
     "description", "subjects", "edition", "page-size", "cover", "cover-alt", "chapters",
     "direction", "strings", "fonts",
+    "chapter-open", "isbn", "paper",
 }
 CHAPTER_KEYS = {"title", "subtitle", "id", "type"}
 
@@ -263,6 +265,9 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         size = PAGE_SIZES["a5"]
 
     identifier = string("identifier")
+    isbn, chapter_open, paper = publishing_keys(conf, string, err)
+    if isbn:
+        identifier = isbn_urn(isbn)  # the EPUB's identifier is the ISBN (book.toml `isbn`)
     if not identifier:
         # stable across builds: derived from what identifies the book
         seed = title + "|" + "|".join(a.name for a in authors)
@@ -557,6 +562,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         rights=string("rights"), description=string("description"), subjects=tuple(subjects),
         edition=string("edition"), page_size=size, cover=cover, cover_alt=string("cover-alt"),
         direction=direction, strings=own_strings, fonts=own_fonts,
+        isbn=isbn, chapter_open=chapter_open, paper=paper,
     )
     return Book(root.resolve(), meta, tuple(chapters), tuple(images.values()), tuple(sources),
                 tuple(problems.warnings))

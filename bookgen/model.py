@@ -54,6 +54,19 @@ class Metadata:
     direction: str = "ltr"  # "rtl" for right-to-left books (bookgen.direction)
     strings: tuple = ()  # (key, text) pairs from book.toml [strings], overriding the generated words
     fonts: tuple = ()  # (script, font family) pairs from book.toml [fonts]
+    isbn: str = ""  # ISBN-13 digits (book.toml `isbn`, checked), or ""
+    chapter_open: str = "recto"  # recto, any or continuous (book.toml `chapter-open`)
+    paper: str = "white"  # white or cream: the thickness of a page, for the cover's spine
+
+    @property
+    def date_in_words(self) -> str:
+        from .publishing import date_in_words
+        return date_in_words(self.date, self.language) if self.date else ""
+
+    @property
+    def isbn_printed(self) -> str:
+        from .publishing import isbn_hyphenless
+        return isbn_hyphenless(self.isbn)
 
     @property
     def author_names(self) -> str:
