@@ -147,6 +147,8 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     if "pdf" in options.formats:
         with weasyprint_log() as drawn:  # WeasyPrint says some things only while drawing (missing glyphs)
             files["pdf"] = timed("pdf", pdf_bytes, book, rendered, detail=size)
+            from .print_edition import even_pages
+            files["pdf"], result.pages = even_pages(files["pdf"])  # a printed book has an even page count
         drawing_warnings = grouped_problems(book, [m for m in dict.fromkeys(drawn) if m not in rendered.warnings],
                                             options.strict)
         result.warnings.extend(drawing_warnings)

@@ -140,7 +140,8 @@ def print_html(book, options: PrintOptions, fonts: str = "") -> tuple[str, str]:
     bleed = page_bleed_pt(options)
     page_css = render(env, "print/page.css.j2", size=book.meta.page_size,
                       bleed=f"{bleed:.3f}pt" if bleed else None, crop_marks=options.crop_marks,
-                      rtl=book.meta.direction == "rtl", font_css=font_css(book.meta))
+                      rtl=book.meta.direction == "rtl", font_css=font_css(book.meta),
+                      chapter_open=book.meta.chapter_open)
     return html, page_css
 
 
