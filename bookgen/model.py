@@ -54,7 +54,7 @@ class Metadata:
     direction: str = "ltr"  # "rtl" for right-to-left books (bookgen.direction)
     strings: tuple = ()  # (key, text) pairs from book.toml [strings], overriding the generated words
     fonts: tuple = ()  # (script, font family) pairs from book.toml [fonts]
-    isbn: str = ""  # ISBN-13 digits (book.toml `isbn`, checked), or ""
+    isbn: str = ""  # ISBN-13 as book.toml writes it (checked), or ""
     chapter_open: str = "recto"  # recto, any or continuous (book.toml `chapter-open`)
     paper: str = "white"  # white or cream: the thickness of a page, for the cover's spine
 

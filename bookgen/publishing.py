@@ -17,8 +17,10 @@ def publishing_keys(conf: dict, string, err) -> tuple[str, str, str]:
         if why:
             err("isbn", why, "copy the ISBN from the agency's record, or remove the key")
             isbn = ""
+        elif len(isbn_check.normalise(isbn)) == 10:
+            isbn = isbn_check.isbn13(isbn)  # an ISBN-10 is printed and identified by its ISBN-13
         else:
-            isbn = isbn_check.isbn13(isbn)
+            isbn = isbn.strip()  # printed as the agency hyphenated it
     chapter_open = _choice(conf, "chapter-open", CHAPTER_OPEN, string, err)
     paper = _choice(conf, "paper", PAPERS, string, err)
     return isbn, chapter_open, paper
@@ -38,8 +40,8 @@ def isbn_urn(isbn: str) -> str:
 
 
 def isbn_hyphenless(isbn: str) -> str:
-    """ISBN-13 as printed when the agency's hyphenation ranges are not known: the prefix apart."""
-    return f"{isbn[:3]}-{isbn[3:]}" if len(isbn) == 13 else isbn
+    """The ISBN as printed: as book.toml hyphenates it (the ranges are the agency's), else its 13 digits."""
+    return isbn
 
 
 def date_in_words(iso: str, language: str) -> str:

@@ -1,0 +1,159 @@
+"""Issue 16: the book as a publisher would print it (chapter openings, even page count, contents leaders, word
+gaps, copyright date and ISBN), read back from the built PDF and EPUB with poppler and lxml."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+from lxml import etree
+from pypdf import PdfReader
+
+from conftest import DEFAULT_BOOK, FIXTURES, build_into, run_cli
+
+PUBLISH_BOOK = FIXTURES / "publish"
+NATURAL_SPACE_EM = 0.25  # Linux Libertine O's space glyph: 500/2000 units (its hmtx table)
+MAX_GAP_EM = 0.5  # twice the natural space, half an em: the loosest word space a typesetter lets through
+EM_PER_BOX = 1 / 1.14  # pdftotext's word box is 1.14 em tall for this face
+
+
+def lines_of(pdf):
+    """Per page, the text blocks' lines as (line xMax, [(xMin, yMin, xMax, yMax, text)], block xMax)."""
+    xml = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, check=True).stdout
+    root = etree.fromstring(xml, etree.XMLParser(recover=True))
+    pages = []
+    for page in root.iter("{*}page"):
+        blocks = []
+        for block in page.iter("{*}block"):
+            lines = [[(float(w.get("xMin")), float(w.get("yMin")), float(w.get("xMax")), float(w.get("yMax")), w.text)
+                      for w in line.iter("{*}word")] for line in block.iter("{*}line")]
+            blocks.append(lines)
+        pages.append(blocks)
+    return pages
+
+
+def widest_gaps(pdf):
+    """(gap in em, page, line text) for each justified line: every line of a block but its last, that reaches
+    the block's right edge; the space after a note's number (an en space by design) is not a word space."""
+    found = []
+    for n, blocks in enumerate(lines_of(pdf), 1):
+        for lines in blocks:
+            right = max(w[2] for line in lines for w in line)
+            for ws in lines[:-1]:
+                if len(ws) < 3 or ws[-1][2] < right - 0.5:
+                    continue
+                em = max(w[3] - w[1] for w in ws) * EM_PER_BOX
+                gaps = [(b[0] - a[2]) / em for a, b in zip(ws, ws[1:])
+                        if not (a is ws[0] and a[4].rstrip(".").isdigit())]
+                found.append((max(gaps), n, " ".join(w[4] for w in ws)))
+    return sorted(found, reverse=True)
+
+
+def pdf_of(result):
+    return result.outputs["pdf"]
+
+
+def test_default_book_runs_on_with_running_heads_and_an_even_page_count(default_build):
+    reader = PdfReader(pdf_of(default_build))
+    assert len(reader.pages) % 2 == 0
+    assert len(reader.pages) <= 12, "nine short sections run on: no page left blank before each"
+    text = [page.extract_text() for page in reader.pages]
+    blank = [n + 1 for n, t in enumerate(text) if not t.strip()]
+    assert len(blank) <= 2, f"blank pages {blank}"
+    # Running heads: above the text block (the top 8% of the page; the text block starts lower) of body pages after the first: the book's
+    # title on left pages, a section's title on right pages.
+    height = float(reader.pages[0].mediabox.height)
+    heads = [" ".join(w[4] for lines in blocks for ws in lines for w in ws if w[3] < 0.08 * height)
+             for blocks in lines_of(pdf_of(default_build))]
+    body = heads[6:]  # after the front matter and the first section's opening page
+    assert any("Neutrality" in h and "Understanding" in h.title() for h in body[0::2] + body[1::2]), heads
+    assert any("Aftermath" in h or "Provisions" in h for h in body), heads
+
+
+def test_no_word_gap_of_the_default_book_is_wider_than_half_an_em(default_build):
+    gaps = widest_gaps(pdf_of(default_build))
+    assert len(gaps) > 30, "the measure found the justified lines"
+    worst = gaps[0]
+    assert worst[0] <= MAX_GAP_EM, f"page {worst[1]}: a word gap of {worst[0]:.2f} em in '{worst[2]}'"
+
+
+def test_contents_leaders_keep_clear_of_the_title_and_reach_the_folio(default_build):
+    checked = 0
+    for blocks in lines_of(pdf_of(default_build))[:6]:
+        for lines in blocks:
+            for ws in lines:
+                dots = [i for i, w in enumerate(ws) if w[4] == "."]
+                if len(dots) < 5:
+                    continue
+                title_end, first_dot = ws[dots[0] - 1][2], ws[dots[0]][0]
+                last_dot, folio = ws[dots[-1]][2], ws[dots[-1] + 1][0]
+                em = (ws[0][3] - ws[0][1]) * EM_PER_BOX
+                assert 0.3 * em <= first_dot - title_end <= 1.5 * em, ws[dots[0] - 1][4]
+                assert folio - last_dot <= 0.6 * em, ws[dots[-1] + 1][4]
+                checked += 1
+    assert checked == 9  # the nine sections of the default book
+
+
+def test_copyright_page_dates_in_words_and_prints_no_uuid(default_build):
+    text = "".join(page.extract_text() for page in PdfReader(pdf_of(default_build)).pages[:5])
+    assert "November 25, 2026" in text  # book.toml: date = 2026-11-25, language en-US
+    assert "2026-11-25" not in text
+    assert "urn:uuid" not in text
+
+
+@pytest.fixture(scope="module")
+def french_build(tmp_path_factory):
+    return build_into(PUBLISH_BOOK, tmp_path_factory.mktemp("publish"))
+
+
+def test_isbn_is_printed_and_is_the_epub_identifier(french_build):
+    text = "".join(page.extract_text() for page in PdfReader(pdf_of(french_build)).pages[:6])
+    assert "ISBN 978-2-07-036822-8" in text
+    assert "7 mars 2025" in text  # date = 2025-03-07 in French
+    with zipfile.ZipFile(french_build.outputs["epub"]) as z:
+        opf = next(n for n in z.namelist() if n.endswith(".opf"))
+        tree = etree.fromstring(z.read(opf))
+    ids = tree.xpath("//dc:identifier/text()", namespaces={"dc": "http://purl.org/dc/elements/1.1/"})
+    assert ids == ["urn:isbn:9782070368228"]
+
+
+def test_recto_openings_and_even_count(french_build):
+    reader = PdfReader(pdf_of(french_build))
+    assert len(reader.pages) % 2 == 0
+    for title in ("La source", "Les moulins", "L’estuaire"):
+        pages = [n for n, p in enumerate(reader.pages) if title in (p.extract_text() or "").splitlines()[:3]]
+        assert pages and pages[0] % 2 == 0, f"{title} opens on page {pages[0] + 1 if pages else None}"
+
+
+def edited(tmp_path, old, new):
+    book = tmp_path / "book"
+    shutil.copytree(PUBLISH_BOOK, book)
+    toml = book / "book.toml"
+    assert old in toml.read_text(encoding="utf-8")
+    toml.write_text(toml.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    return book
+
+
+def test_a_mistyped_isbn_is_an_error_naming_the_line(tmp_path):
+    book = edited(tmp_path, 'isbn = "978-2-07-036822-8"', 'isbn = "978-2-07-036822-9"')
+    done = run_cli("--book", book, "--out", tmp_path / "out")
+    assert done.returncode == 1
+    assert "book.toml:5: ISBN '978-2-07-036822-9' has the check digit 9, but its other digits give 8" in done.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.pdf"))
+
+
+def test_an_unknown_chapter_opening_is_an_error(tmp_path):
+    book = edited(tmp_path, 'chapter-open = "recto"', 'chapter-open = "verso"')
+    done = run_cli("--book", book, "--out", tmp_path / "out")
+    assert done.returncode == 1
+    assert "book.toml:10: chapter-open 'verso' is not one of recto, any, continuous" in done.stderr
+
+
+def test_chapters_open_on_the_next_page_with_any(tmp_path):
+    book = edited(tmp_path, 'chapter-open = "recto"', 'chapter-open = "any"')
+    reader = PdfReader(build_into(book, tmp_path / "out").outputs["pdf"])
+    starts = [n for n, p in enumerate(reader.pages)
+              for title in ("La source", "Les moulins", "L’estuaire") if title in (p.extract_text() or "").splitlines()[:3]]
+    assert starts[1:] == [starts[0] + 1, starts[0] + 2], starts
+    assert len(reader.pages) % 2 == 0
