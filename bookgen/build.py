@@ -154,6 +154,10 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         result.warnings.extend(drawing_warnings)
         if options.strict and drawing_warnings:
             raise BookError(tuple(drawing_warnings))
+    if "print" in options.formats:  # the print interior for a print shop (bookgen/print_edition.py)
+        from .print_edition import print_interior
+        files["print.pdf"], _ = timed("print", print_interior, book, options.bleed, options.crop_marks,
+                                      detail=size)
     # The EPUB needs only the page map: let the laid-out document go before it (lower peak memory).
     del rendered
     gc.collect()
@@ -165,6 +169,9 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     try:
         result.outputs = timed("write", write_atomically, out, book.slug, files,
                                detail=lambda written: ", ".join(str(p) for p in written.values()))
+        # formats named for their file: "print.pdf" is the format print (cover.pdf: cover)
+        result.outputs = {fmt.removesuffix(".pdf") if fmt.endswith(".pdf") and fmt != "pdf" else fmt: path
+                          for fmt, path in result.outputs.items()}
     except OSError as e:
         raise BookError(Problem(e.filename or out, f"cannot write the output: {e.strerror or e}", None,
                                 "check that the output folder is writable and not in the way")) from None
@@ -279,7 +286,7 @@ def check_output(fmt: str, data: bytes):
     import io
     import zipfile
     try:
-        if fmt == "pdf":
+        if fmt.endswith("pdf"):
             # a whole file, header to end marker (reading its pages with pypdf cost a 500-page book 20 MB)
             if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-64:]:
                 raise ValueError("not a whole PDF")

@@ -57,9 +57,9 @@ def main(argv=None) -> int:
         return new_main(argv[1:])
     args = parser().parse_args(argv)
     formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
-    bad = [f for f in formats if f not in ("pdf", "epub")]
+    bad = [f for f in formats if f not in ("pdf", "epub", "print", "cover", "site")]
     if bad or not formats:
-        print(f"error: --format {args.format}: formats are pdf and epub", file=sys.stderr)
+        print(f"error: --format {args.format}: formats are pdf, epub, print, cover and site", file=sys.stderr)
         return 2
     if args.bleed and not _is_length(args.bleed):
         print(f"error: --bleed {args.bleed}: give a length like 3mm or 0.125in", file=sys.stderr)

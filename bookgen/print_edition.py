@@ -21,3 +21,78 @@ def even_pages(data: bytes) -> tuple[bytes, int]:
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True)
         return out.getvalue(), count + 1
+
+
+# The interior a print-on-demand service takes: PDF/X-4 (PDF 1.6, so the book's OpenType fonts are embedded as
+# they are; PDF/X-1a and X-3 are PDF 1.4 and cannot hold them), with bleed, CMYK/grey colour, no annotations.
+PRINT_VARIANT = "pdf/x-4"
+DEFAULT_BLEED = "3mm"  # what KDP (0.125 in), IngramSpark and Lulu ask for, to the nearest millimetre
+
+
+def print_interior(book, bleed: str | None, crop_marks: bool) -> tuple[bytes, int]:
+    """The print interior as one document (PDF/X-4), and its page count (even)."""
+    from . import write_pdf as W
+    options = W.PrintOptions(bleed or DEFAULT_BLEED, crop_marks)
+    rendered = W.render_print(book, options)
+    body_start = rendered.body_start
+    data = rendered.document.write_pdf(
+        pdf_variant=PRINT_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"), custom_metadata=False,
+        finisher=W.finisher(body_start, W.length_pt(options.bleed)))
+    return even_pages(for_press(data))
+
+
+def for_press(data: bytes) -> bytes:
+    """No links or other annotations (a print shop rejects them), colours as CMYK or grey (PDF/X has no
+    device RGB), and the output intent PDF/X requires (the registered FOGRA39 coated-paper condition)."""
+    import pikepdf
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            if "/Annots" in page.obj:
+                del page.obj["/Annots"]
+            _press_colours(pdf, page)
+        for key in ("/AcroForm", "/OpenAction"):
+            if key in pdf.Root:
+                del pdf.Root[key]
+        pdf.Root.OutputIntents = pikepdf.Array([pikepdf.Dictionary(
+            Type=pikepdf.Name.OutputIntent, S=pikepdf.Name.GTS_PDFX,
+            OutputConditionIdentifier=pikepdf.String("FOGRA39"), RegistryName=pikepdf.String("http://www.color.org"),
+            OutputCondition=pikepdf.String("Offset printing, coated paper (ISO 12647-2:2004)"),
+            Info=pikepdf.String("Coated FOGRA39 (ISO 12647-2:2004)"))])
+        pdf.docinfo["/Trapped"] = pikepdf.Name.False_
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+        return out.getvalue()
+
+
+def _cmyk(r: float, g: float, b: float) -> list:
+    """Grey stays black ink only (K): text never prints in four inks (rich black blurs fine type)."""
+    if r == g == b:
+        return [0, 0, 0, round(1 - r, 4)]
+    k = 1 - max(r, g, b)
+    if k >= 1:
+        return [0, 0, 0, 1]
+    return [round((1 - x - k) / (1 - k), 4) for x in (r, g, b)] + [round(k, 4)]
+
+
+def _press_colours(pdf, page):
+    import pikepdf
+    streams = [page]
+    resources = page.obj.get("/Resources", {})
+    for xobject in dict(resources.get("/XObject", {})).values():
+        if xobject.get("/Subtype") == "/Form":
+            streams.append(xobject)
+    for target in streams:
+        ops = pikepdf.parse_content_stream(target)
+        changed = []
+        for operands, op in ops:
+            name = str(op)
+            if name in ("rg", "RG"):
+                cmyk = _cmyk(*(float(v) for v in operands))
+                changed.append((cmyk, pikepdf.Operator("k" if name == "rg" else "K")))
+            else:
+                changed.append((operands, op))
+        data = pikepdf.unparse_content_stream(changed)
+        if isinstance(target, pikepdf.Page):
+            target.obj.Contents = pdf.make_stream(data)
+        else:
+            target.write(data)
