@@ -156,8 +156,12 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
             raise BookError(tuple(drawing_warnings))
     if "print" in options.formats:  # the print interior for a print shop (bookgen/print_edition.py)
         from .print_edition import print_interior
-        files["print.pdf"], _ = timed("print", print_interior, book, options.bleed, options.crop_marks,
-                                      detail=size)
+        files["print.pdf"], print_pages = timed("print", print_interior, book, options.bleed, options.crop_marks,
+                                                detail=lambda v: size(v[0]))
+    if "cover" in options.formats:  # back, spine and front for a print shop (bookgen/cover_pdf.py)
+        from .cover_pdf import cover_pdf
+        interior = print_pages if "print" in options.formats else result.pages + result.pages % 2
+        files["cover.pdf"] = timed("cover", cover_pdf, book, interior, options.bleed, detail=size)
     # The EPUB needs only the page map: let the laid-out document go before it (lower peak memory).
     del rendered
     gc.collect()

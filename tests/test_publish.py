@@ -157,3 +157,63 @@ def test_chapters_open_on_the_next_page_with_any(tmp_path):
               for title in ("La source", "Les moulins", "L’estuaire") if title in (p.extract_text() or "").splitlines()[:3]]
     assert starts[1:] == [starts[0] + 1, starts[0] + 2], starts
     assert len(reader.pages) % 2 == 0
+
+
+MM = 72 / 25.4
+A5 = (148 * MM, 210 * MM)  # the fixture's page-size
+BLEED = 3 * MM  # the default bleed
+CREAM_PAGE_IN = 0.0025  # KDP's published thickness of a cream page
+
+
+@pytest.fixture(scope="module")
+def press_build(tmp_path_factory):
+    return build_into(PUBLISH_BOOK, tmp_path_factory.mktemp("press"), formats=("pdf", "print", "cover"))
+
+
+def boxes(page):
+    return {name: [float(v) for v in page[name]] for name in ("/MediaBox", "/TrimBox", "/BleedBox") if name in page}
+
+
+def test_print_interior_is_pdfx_with_bleed_and_no_links(press_build):
+    import pikepdf
+    with pikepdf.open(press_build.outputs["print"]) as pdf:
+        assert len(pdf.pages) % 2 == 0
+        assert pdf.pdf_version >= "1.6"
+        with pdf.open_metadata() as xmp:
+            assert xmp.get("pdfxid:GTS_PDFXVersion") == "PDF/X-4"
+        intent = pdf.Root.OutputIntents[0]
+        assert intent.S == "/GTS_PDFX" and str(intent.OutputConditionIdentifier) == "FOGRA39"
+        for page in pdf.pages:
+            b = boxes(page.obj)
+            left, bottom, right, top = b["/TrimBox"]
+            assert right - left == pytest.approx(A5[0], abs=0.05) and top - bottom == pytest.approx(A5[1], abs=0.05)
+            assert b["/BleedBox"] == pytest.approx([left - BLEED, bottom - BLEED, right + BLEED, top + BLEED], abs=0.05)
+            assert "/Annots" not in page.obj
+            content = page.obj.Contents.read_bytes() if "/Contents" in page.obj else b""  # the added blank: none
+            assert b" rg\n" not in content and b" RG\n" not in content  # no device RGB in a PDF/X
+        fonts = [f for f in pdf.objects if isinstance(f, pikepdf.Dictionary) and f.get("/Type") == "/FontDescriptor"]
+        assert fonts and all(any(k in f for k in ("/FontFile", "/FontFile2", "/FontFile3")) for f in fonts)
+    # the screen PDF keeps its links and its tags
+    with pikepdf.open(press_build.outputs["pdf"]) as screen:
+        assert any("/Annots" in page.obj for page in screen.pages)
+        assert "/StructTreeRoot" in screen.Root
+
+
+def test_cover_is_back_spine_and_front_with_bleed(press_build):
+    import pikepdf
+    with pikepdf.open(press_build.outputs["print"]) as interior:
+        pages = len(interior.pages)
+    with pikepdf.open(press_build.outputs["cover"]) as pdf:
+        assert len(pdf.pages) == 1
+        b = boxes(pdf.pages[0].obj)
+    spine = pages * CREAM_PAGE_IN * 72  # paper = "cream" in the fixture
+    width, height = b["/MediaBox"][2] - b["/MediaBox"][0], b["/MediaBox"][3] - b["/MediaBox"][1]
+    assert width == pytest.approx(2 * A5[0] + spine + 2 * BLEED, abs=0.05)
+    assert height == pytest.approx(A5[1] + 2 * BLEED, abs=0.05)
+    assert b["/TrimBox"] == pytest.approx([BLEED, BLEED, width - BLEED, height - BLEED], abs=0.05)
+    text = subprocess.run(["pdftotext", str(press_build.outputs["cover"]), "-"], capture_output=True, text=True).stdout
+    assert "Trois courts chapitres sur une rivière" in text  # the description, on the back
+    assert "ISBN 978-2-07-036822-8" in text  # in the barcode area
+    # a 12-page book has a spine of 0.03 in: too narrow for text, so the title shows on the back only (the front
+    # is an image)
+    assert text.count("Carnets de la rivière") == 1
