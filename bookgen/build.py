@@ -179,9 +179,26 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     except OSError as e:
         raise BookError(Problem(e.filename or out, f"cannot write the output: {e.strerror or e}", None,
                                 "check that the output folder is writable and not in the way")) from None
+    if "site" in options.formats:  # the download page, for every edition in the folder (bookgen/site.py)
+        result.outputs["site"] = timed("site", write_site, book, out, dict(result.outputs),
+                                       detail=lambda p: str(p))
     if group_cache is not None:
         group_cache.flush()  # the layout of each chapter group, for the next build
     return result
+
+
+def write_site(book, out: Path, outputs: dict) -> Path:
+    from .site import site_files
+    present = {fmt: out / f"{book.slug}.{ext}" for fmt, ext in
+               (("pdf", "pdf"), ("epub", "epub"), ("print", "print.pdf"), ("cover", "cover.pdf"))}
+    present = {fmt: path for fmt, path in {**present, **outputs}.items() if Path(path).is_file()}
+    for name, data in site_files(book, present).items():
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=out)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out / name)
+    return out / "index.html"
 
 
 def weasyprint_log():
