@@ -217,3 +217,15 @@ def test_cover_is_back_spine_and_front_with_bleed(press_build):
     # a 12-page book has a spine of 0.03 in: too narrow for text, so the title shows on the back only (the front
     # is an image)
     assert text.count("Carnets de la rivière") == 1
+
+
+def test_a_wide_spine_carries_the_title_and_author(tmp_path):
+    from bookgen.cover_pdf import cover_pdf
+    from bookgen.load_book import load_book
+    path = tmp_path / "cover.pdf"
+    path.write_bytes(cover_pdf(load_book(PUBLISH_BOOK), 300))  # 300 cream pages: 0.75 in
+    reader = PdfReader(path)
+    box = reader.pages[0].mediabox
+    assert float(box.width) == pytest.approx(2 * A5[0] + 300 * CREAM_PAGE_IN * 72 + 2 * BLEED, abs=0.05)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    assert "Hélène Marchand" in text  # only the spine names the author (the front is an image)
