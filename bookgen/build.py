@@ -144,6 +144,9 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     size = lambda data: f"{len(data) / 1024:.0f} KiB"  # noqa: E731
     pages = (timed("page map", page_map, book, rendered, detail=lambda p: f"{len(p)} page breaks")
              if "epub" in options.formats else None)
+    if pages is not None and len(pages) % 2:  # the blank last page print_edition.even_pages adds
+        from .print_edition import with_blank_last_page
+        pages = with_blank_last_page(pages)
     if "pdf" in options.formats:
         with weasyprint_log() as drawn:  # WeasyPrint says some things only while drawing (missing glyphs)
             files["pdf"] = timed("pdf", pdf_bytes, book, rendered, detail=size)

@@ -4,6 +4,18 @@ from __future__ import annotations
 import io
 
 
+def with_blank_last_page(pages: list) -> list:
+    """The page map (bookgen/pagemap.py) with the blank page even_pages adds: its folio follows the last one, and
+    the EPUB puts its page break at the end of the last chapter (as for any blank page)."""
+    from dataclasses import replace
+
+    from .write_pdf import roman
+    last = pages[-1]
+    label = str(int(last.label) + 1) if last.label.isdigit() else roman(len(pages) + 1)
+    return list(pages) + [replace(last, index=last.index + 1, label=label, chapter=None, block=None, words=0,
+                                  text="", chars=0)]
+
+
 def even_pages(data: bytes) -> tuple[bytes, int]:
     """The PDF with a blank page added at the end when its page count is odd, and the new count. The blank page
     has the last page's boxes (MediaBox, TrimBox, BleedBox), so a print shop sees one size throughout."""

@@ -201,8 +201,9 @@ def test_notes_too_long_for_a_page_are_endnotes_with_a_warning(corpus):
         assert "2. → Anmerkungen" in normalize_space(pages[call])  # at the foot of the call's page, a pointer to the note
         assert "Hier endet die lange Anmerkung" in normalize_space(" ".join(pages[note:note + 6]))
     # no run of nearly empty pages: every page with text but the last of a chapter has more than a few lines
+    # (from the first chapter on: the half-title, title and copyright pages are short by design)
     lines = [len([l for l in p.splitlines() if l.strip()]) for p in pages]
-    short = [i for i, n in enumerate(lines) if 0 < n <= 4]
+    short = [i for i, n in enumerate(lines) if 0 < n <= 4 and i >= names["kapitel-1"]]
     assert not [i for i in short if i + 1 in short], lines
 
 

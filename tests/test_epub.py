@@ -79,7 +79,8 @@ def test_files_spine_and_semantics(built):
     assert copyright_.get(TYPE) == "copyright-page" and copyright_.get("aria-label")
     # the EPUB names no typeface (the reader chooses it), but it names the book and its identifier
     text = "".join(copyright_.itertext())
-    assert model.meta.identifier in text and "Libertine" not in text
+    assert "Libertine" not in text
+    assert ("urn:uuid" in model.meta.identifier) != (model.meta.identifier in text)  # an ISBN is printed, a uuid not
     cover = book.xml("cover.xhtml").find(".//x:section", NS)
     assert cover.get(TYPE) == "cover" and cover.find("x:img", NS).get("role") == "doc-cover"
     # no inline styles anywhere, every image described
@@ -221,6 +222,11 @@ def check_pagebreaks_against_pdf(result, folder):
             if body.startswith(head) and not full.startswith(head):
                 body = body[len(head):]
                 break
+            # a chapter that runs on at a page's top, under its own title as running head: the title twice
+            if body.startswith(head + head) and full.startswith(head) and not full.startswith(head + head) \
+                    and body[len(head):].startswith(follow):
+                body = body[len(head):]
+                break
         parent = marker.getparent()
         if etree.QName(parent).localname == "li" and not (parent.text or "").strip() and parent[0] is marker:
             body = re.sub(r"^\d+", "", body)  # the list's own number, printed but not in the text
@@ -254,7 +260,7 @@ def check_pagebreaks_against_pdf(result, folder):
 def test_each_pagebreak_is_where_its_pdf_page_begins(built):
     folder, result = built
     checked, _ = check_pagebreaks_against_pdf(result, folder)
-    assert checked >= 5
+    assert checked >= 4  # the default book's sections run on: a dozen pages
 
 
 @pytest.mark.parametrize("book, size", [(LARGER_BOOK, "90mm 130mm"), (FIXTURES / "structures", None)])

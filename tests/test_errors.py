@@ -175,8 +175,9 @@ CASES = {
                    (b / "templates" / "partials" / "titlepage.html.j2").write_text(
                        "<div>\n<p>{{ meta.nosuch }}</p>\n</div>\n", encoding="utf-8")),
         ["book/templates/partials/titlepage.html.j2:2: template error: no field 'nosuch' here (the fields are: "
-         "author_names, authors, cover, cover_alt, date, description, direction, edition, fonts, identifier, "
-         "language, modified, page_size, publisher, rights, strings, subjects, subtitle, title) (hint: check the names the template uses)"]),
+         "author_names, authors, chapter_open, cover, cover_alt, date, date_in_words, description, direction, "
+         "edition, fonts, identifier, isbn, isbn_printed, language, modified, page_size, paper, publisher, rights, "
+         "strings, subjects, subtitle, title) (hint: check the names the template uses)"]),
 }
 
 

@@ -43,7 +43,7 @@ def test_cli_help_and_bad_format(tmp_path):
     for option in ("--book", "--out", "--format", "--page-size"):
         assert option in r.stdout
     r = run_cli("--format", "docx", "--out", tmp_path)
-    assert r.returncode != 0 and "pdf and epub" in r.stderr
+    assert r.returncode == 2 and r.stderr == "error: --format docx: formats are pdf, epub, print, cover and site\n"
     assert not list(tmp_path.iterdir())
 
 

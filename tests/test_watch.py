@@ -130,7 +130,7 @@ def test_progress_lines_per_stage(tmp_path):
     stages = [re.match(r"^  (\S+(?: map)?) +\d+\.\d\ds$", l) for l in lines[:6]]
     assert [m.group(1) for m in stages if m] == STAGES, lines
     assert lines[6:8] == [f"wrote dist/{SLUG}.pdf ({(tmp_path / 'dist' / f'{SLUG}.pdf').stat().st_size / 1024:.0f} "
-                          f"KiB, 9 pages)",
+                          f"KiB, 10 pages)",
                           f"wrote dist/{SLUG}.epub ({(tmp_path / 'dist' / f'{SLUG}.epub').stat().st_size / 1024:.0f} "
                           "KiB)"]
     assert re.match(r"^done in \d+\.\d\ds \(read \d+\.\d\ds, layout", lines[8])
