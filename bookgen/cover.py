@@ -57,7 +57,8 @@ def start_cover(book):
     from .split_layout import main_module_hidden, start_fork_server
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return _Ready(cover_image(book))
-    pool = ProcessPoolExecutor(1, mp_context=start_fork_server())
+    from .processes import die_with_parent
+    pool = ProcessPoolExecutor(1, mp_context=start_fork_server(), initializer=die_with_parent)
     with main_module_hidden():
         future = pool.submit(cover_image, dataclasses.replace(book, chapters=()))
     pool.shutdown(wait=False)  # its one process ends once the cover is made

@@ -647,7 +647,8 @@ class _Front:
         self.pool = None
         if processes:
             from concurrent.futures import ProcessPoolExecutor
-            self.pool = ProcessPoolExecutor(1, mp_context=start_fork_server())
+            from .processes import die_with_parent
+            self.pool = ProcessPoolExecutor(1, mp_context=start_fork_server(), initializer=die_with_parent)
 
     def run(self, group, extra_css: str, paginate_only: bool = False):
         if self.pool is None:
@@ -779,7 +780,8 @@ def start_fork_server():
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return None
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["bookgen.split_layout", "bookgen.pagemap", "bookgen.cover", "weasyprint"])
+    ctx.set_forkserver_preload(["bookgen.processes", "bookgen.split_layout", "bookgen.pagemap", "bookgen.cover",
+                                "weasyprint"])
     # The server imports bookgen by name, from its own sys.path (it ignores ours): put this bookgen first, or a
     # checkout run from another folder, or an installed bookgen, would lay out the groups with other code.
     saved = os.environ.get("PYTHONPATH")
@@ -796,15 +798,11 @@ def start_fork_server():
 
 
 def stop_fork_server():
-    """Stop the layout processes' server, if this process started one, and wait for it: its processes' time
-    and memory then count among this process's children (what the benchmark measures)."""
-    forkserver = sys.modules.get("multiprocessing.forkserver")
-    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
-    if stop is not None:
-        try:
-            stop()
-        except OSError:
-            pass
+    """Stop the layout processes' server, if this process started one, and wait for it (a bounded wait:
+    bookgen/processes.py): its processes' time and memory then count among this process's children (what the
+    benchmark measures)."""
+    from .processes import stop_fork_server as stop
+    stop()
 
 
 @contextlib.contextmanager
@@ -833,6 +831,8 @@ def _worker(conn, book, options, sheets, page_css):
 
     import greenlet
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    from .processes import die_with_parent
+    die_with_parent()  # and if the fork server dies (with the build), so do we
     css, _, fetcher, font_config = _setup(book, options, sheets)
     setup = (css, page_css, fetcher, font_config)
     main = greenlet.getcurrent()
@@ -851,21 +851,21 @@ def _worker(conn, book, options, sheets, page_css):
         except Exception:
             return ("error", BookError(f"internal error in a layout process:\n{traceback.format_exc()}"))
 
-    while True:
-        try:
+    try:
+        while True:
             message = conn.recv()
-        except EOFError:
-            return
-        if message is None:
-            return
-        if isinstance(message, Group):
-            layout = greenlet.greenlet(run)
-            out = layout.switch(message)
-        else:
-            index, finish = message
-            layout = waiting.pop(index)
-            out = layout.switch(finish)
-        if out[0] == "waiting":
-            waiting[out[1]] = layout
-        else:
-            conn.send(out)
+            if message is None:
+                return
+            if isinstance(message, Group):
+                layout = greenlet.greenlet(run)
+                out = layout.switch(message)
+            else:
+                index, finish = message
+                layout = waiting.pop(index)
+                out = layout.switch(finish)
+            if out[0] == "waiting":
+                waiting[out[1]] = layout
+            else:
+                conn.send(out)
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the build stopped (a Ctrl-C, an error elsewhere): nothing more to do

@@ -1,0 +1,96 @@
+"""The layout's helper processes end with the build, however it ends.
+
+- The fork server (multiprocessing's, started by bookgen/split_layout.py) is stopped with a bounded wait: asked
+  to stop (its "alive" pipe closed), then SIGTERM, then SIGKILL. multiprocessing's own `_stop` waits for it
+  without a limit, and a Ctrl-C at the wrong moment left the build waiting forever.
+- Each process asks Linux to kill it when its parent dies (PR_SET_PDEATHSIG): the fork server when the build
+  dies, a worker when the fork server dies. A SIGKILLed build leaves nothing running. (The fork server imports
+  bookgen.processes first, so its own death signal is set before it imports WeasyPrint.)
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> bool:
+    """Be sent `sig` when the parent process dies (Linux); False where that cannot be asked for."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    # the parent may have died before the call: then we are an orphan already
+    if os.getppid() == 1:
+        os.kill(os.getpid(), sig)
+    return True
+
+
+def stop_fork_server(timeout: float = 2.0) -> None:
+    """Stop the fork server this process started, if any, within about `timeout` seconds."""
+    forkserver = sys.modules.get("multiprocessing.forkserver")
+    server = getattr(forkserver, "_forkserver", None)
+    pid = getattr(server, "_forkserver_pid", None)
+    if server is None or pid is None:
+        return
+    with server._lock:
+        fd = server._forkserver_alive_fd
+        if fd is not None:
+            try:
+                os.close(fd)  # EOF on its "alive" pipe: the server's way to stop
+            except OSError:
+                pass
+            server._forkserver_alive_fd = None
+        if not _reaped(pid, timeout):
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    break
+                if _reaped(pid, 1.0):
+                    break
+        server._forkserver_pid = None
+        address = server._forkserver_address
+        server._forkserver_address = None
+        if address and not address.startswith("\0"):
+            try:
+                os.unlink(address)
+            except OSError:
+                pass
+
+
+def _reaped(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if done:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+
+
+def _in_fork_server() -> bool:
+    """Is this import made by multiprocessing's fork server, preloading its modules?"""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "main" and code.co_filename.endswith(os.path.join("multiprocessing", "forkserver.py")):
+            return True
+        frame = frame.f_back
+    return False
+
+
+if _in_fork_server():  # the fork server preloads this module first: it dies with the build that started it
+    die_with_parent(signal.SIGTERM)

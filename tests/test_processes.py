@@ -1,0 +1,107 @@
+"""Issues 11 and 17: the build's helper processes (the fork server, the layout workers, the cover) end with the
+build however it ends, a Ctrl-C at any stage stops the build promptly with the old outputs intact, and a killed
+build leaves no process running. Each build here runs in its own process group, killed whole if a test fails."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT
+from goodbook import old_outputs, state
+
+NOVEL = FIXTURES / "corpus" / "novel"  # 32 chapter files, about 70 pages: laid out in chapter groups
+
+
+def marked_processes(mark: str) -> list[int]:
+    """Processes whose environment carries `mark` (the build and everything it started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if f"BOOKGEN_TEST_MARK={mark}".encode() in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def wait_gone(mark: str, seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        left = marked_processes(mark)
+        if not left:
+            return []
+        time.sleep(0.1)
+    return marked_processes(mark)
+
+
+def start(book: Path, out: Path, mark: str, *args) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "BOOKGEN_TEST_MARK": mark}
+    return subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--book", str(book), "--out", str(out),
+                             "--force", "--jobs", "2", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
+
+
+def kill_group(proc, mark):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for pid in marked_processes(mark):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3, 1.0, 2.0, 3.5])
+def test_ctrl_c_at_any_stage_stops_promptly_and_keeps_the_old_files(tmp_path, delay):
+    """SIGINT after the "read" line, then `delay` seconds later: during the fork server's start, the layout of
+    the groups, the join. The build stops within seconds (130, or 0 if it had finished), nothing of it runs on,
+    and the old files stay as they were unless the new ones were written whole."""
+    out = tmp_path / "dist"
+    before = old_outputs(out, "the-lamplighters-harbour")  # the slug of the novel's title
+    mark = uuid.uuid4().hex
+    proc = start(NOVEL, out, mark)
+    try:
+        first = proc.stdout.readline()
+        assert first.split()[:1] == ["read"], first + proc.stderr.read()
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+        assert "Traceback" not in stderr
+        if proc.returncode == 130:
+            assert stderr.strip().splitlines()[-1] == "build interrupted; nothing was written"
+            assert state(out) == before
+        else:
+            assert proc.returncode == 0, stderr  # finished before the signal: both files new
+            assert sorted(state(out)) == sorted(before) and not set(state(out).values()) & set(before.values())
+        assert wait_gone(mark, 10) == []
+        assert not [p.name for p in out.iterdir() if ".part" in p.name]
+    finally:
+        kill_group(proc, mark)
+
+
+@pytest.mark.parametrize("delay", [0.5, 1.5, 3.0])
+def test_a_killed_build_leaves_no_process_running(tmp_path, delay):
+    """SIGKILL to the build alone (not its group), as an out-of-memory killer or `kill -9` would: the fork
+    server and the workers notice and end."""
+    out = tmp_path / "dist"
+    mark = uuid.uuid4().hex
+    proc = start(NOVEL, out, mark)
+    try:
+        proc.stdout.readline()
+        time.sleep(delay)
+        proc.kill()
+        proc.wait(timeout=10)
+        assert wait_gone(mark, 10) == []
+    finally:
+        kill_group(proc, mark)
