@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -49,9 +50,17 @@ def _hash_tree(h, label: str, root: Path, exclude: tuple = (), skip_suffixes: tu
     for path in _files(root, exclude):
         if path.suffix.lower() in skip_suffixes:
             continue
-        st = path.stat()
-        newest = max(newest, st.st_mtime)
         h.update(str(path.relative_to(root)).encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            st = path.stat()
+        except OSError:  # a broken link
+            h.update(b"missing\0")
+            continue
+        if not stat.S_ISREG(st.st_mode) or not path.resolve().is_relative_to(root.resolve()):
+            # a FIFO would block, /dev/zero never end, a file outside the book is never read: only its name
+            h.update(b"not read\0")
+            continue
+        newest = max(newest, st.st_mtime)
         h.update(str(st.st_size).encode() + b"\0")
         with open(path, "rb") as f:
             h.update(hashlib.sha256(f.read()).digest())

@@ -64,6 +64,10 @@ def main(argv=None) -> int:
     if args.bleed and not _is_length(args.bleed):
         print(f"error: --bleed {args.bleed}: give a length like 3mm or 0.125in", file=sys.stderr)
         return 2
+    if args.bleed and _length_mm(args.bleed) > MAX_BLEED_MM:
+        print(f"error: --bleed {args.bleed}: at most {MAX_BLEED_MM}mm (print shops ask for 3mm or 0.125in)",
+              file=sys.stderr)
+        return 2
     if args.page_size is not None:
         from .load_book import parse_page_size
         if parse_page_size(args.page_size) is None:
@@ -190,6 +194,15 @@ class Progress:
     def clear(self):
         if self.pending:
             print(" " * 40, end="\r", file=self.stream, flush=True)
+
+
+MAX_BLEED_MM = 25
+
+
+def _length_mm(value: str) -> float:
+    import re
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)(mm|cm|in|pt|px)", value.strip()).groups()
+    return float(number) * {"mm": 1, "cm": 10, "in": 25.4, "pt": 25.4 / 72, "px": 25.4 / 96}[unit]
 
 
 def _is_length(value: str) -> bool:

@@ -55,7 +55,7 @@ def visible(text: str) -> bool:
 
 def ctext_of(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return ""
 
@@ -147,7 +147,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         raise BookError(Problem(toml_path, "book.toml not found",
                                 hint=f"every book folder needs a book.toml; `{_command()} new DIR` makes one"))
     try:
-        text = toml_path.read_text(encoding="utf-8")
+        text = toml_path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise BookError(Problem(toml_path, f"not UTF-8 text ({e.reason} at byte {e.start})", None,
                                 "save book.toml as UTF-8")) from None
@@ -283,6 +283,11 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         elif cover is not None and cover.suffix.lower() not in (".jpg", ".jpeg", ".png"):
             err("cover", f"cover '{cover_value}' must be a JPEG or PNG image", "convert the cover to JPEG")
             cover = None
+        elif cover is not None:
+            problem = cover_problem(cover)
+            if problem:
+                err("cover", f"cover '{cover_value}' {problem[0]}", problem[1])
+                cover = None
 
     # Chapters
     chapter_list = conf.get("chapters")
@@ -322,7 +327,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         sources.append(path)
         broken.add(path)  # until it has been read
         try:
-            ctext = path.read_text(encoding="utf-8")
+            ctext = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as e:
             problems.error(path, f"not UTF-8 text ({e.reason} at byte {e.start})", None, "save the file as UTF-8")
             continue
@@ -469,7 +474,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
                            "a note is called once; write a second note for the second place")
         ctype = str(fm.get("type", "chapter")).lower()
         if ctype not in SECTION_TYPES:
-            problems.error(path, f"unknown section type '{ctype}'", _fm_line(path.read_text(encoding="utf-8"), "type"),
+            problems.error(path, f"unknown section type '{ctype}'", _fm_line(path.read_text(encoding="utf-8-sig"), "type"),
                            suggest(ctype, SECTION_TYPES) or "types are: " + ", ".join(sorted(SECTION_TYPES)))
             ctype = "chapter"
         subtitle = str(next((fm[k] for k in lenient.SUBTITLE_KEYS if fm.get(k)), "") or "").strip()
@@ -594,26 +599,41 @@ def mdown_rel(root: Path, path: Path) -> str:
 _CSS_URL = re.compile(r"""@import\s+(?:url\(\s*)?["']?([^"')\s;]+)|url\(\s*["']?([^"')\s]+)""", re.I)
 
 
+COVER_PIXELS = 40_000_000  # stores ask for about 1600 x 2560 (4 million); this allows 10x that
+
+
+def cover_problem(path: Path):
+    """(what is wrong, the hint) when the cover is not a real JPEG or PNG image of a sane size, else None. The
+    header is read, not the pixels: a 20000 x 20000 image is refused before it takes gigabytes."""
+    from PIL import Image, UnidentifiedImageError
+    from .book_files import regular
+    if not regular(path):
+        return "is not a regular file", "point cover at an image file"
+    if path.stat().st_size == 0:
+        return "is an empty file", "export the cover image again"
+    try:
+        with Image.open(path) as image:
+            kind, (width, height) = image.format, image.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return "is not an image (its content is not JPEG or PNG)", "export the cover as a JPEG or PNG image"
+    except Image.DecompressionBombError:
+        return "is far too large an image", "scale it down to about 1600 x 2560 pixels"
+    if kind not in ("JPEG", "PNG"):
+        return f"is a {kind} image, not JPEG or PNG", "convert the cover to JPEG"
+    if width * height > COVER_PIXELS:
+        return (f"is {width} x {height} pixels, more than the {COVER_PIXELS // 1_000_000} million pixels allowed",
+                "scale it down to about 1600 x 2560 pixels, what the stores ask for")
+    return None
+
+
 def check_book_files(root: Path, problems: Problems):
     """The book's own templates and stylesheets: no symlink out of the book; every url() in a stylesheet
     names a file inside the book (the PDF's URL fetcher refuses the rest, but here it gets a line number)."""
-    rroot = root.resolve()
-    for folder in ("templates", "styles"):
-        base = root / folder
-        if not base.is_dir():
-            continue
-        for p in sorted(base.rglob("*")):
-            if p.is_symlink() and not p.resolve().is_relative_to(rroot):
-                problems.error(p, "is a symlink to a file outside the book folder", None,
-                               "copy the file into the book folder instead of linking to it")
-    styles = root / "styles"
-    if not styles.is_dir():
-        return
-    for css in sorted(styles.glob("*.css")):
-        if not css.resolve().is_relative_to(rroot):
-            continue  # reported above
+    from .book_files import check_folders, own_files
+    check_folders(root, problems)
+    for css in own_files(root, "styles", "*.css"):
         try:
-            text = css.read_text(encoding="utf-8")
+            text = css.read_text(encoding="utf-8-sig")
         except (UnicodeDecodeError, OSError) as e:
             problems.error(css, f"cannot be read as UTF-8 text ({e})", None, "save the stylesheet as UTF-8")
             continue
@@ -734,7 +754,7 @@ def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=
 
 
 def _raw_id_exists(path: Path, frag: str) -> bool:
-    return bool(re.search(r"""\bid\s*=\s*["']""" + re.escape(frag) + r"""["']""", path.read_text(encoding="utf-8")))
+    return bool(re.search(r"""\bid\s*=\s*["']""" + re.escape(frag) + r"""["']""", path.read_text(encoding="utf-8-sig")))
 
 
 def check_image(root, path, src, alt, line, problems) -> Image | None:

@@ -97,6 +97,10 @@ class Image:
     media_type: str
 
 
+# names of the EPUB's own files and manifest items (bookgen/write_epub.py): a chapter never takes them
+GENERATED_NAMES = frozenset({"nav", "cover", "titlepage", "copyright", "ncx", "toc", "cover-image"})
+
+
 @dataclass(frozen=True)
 class Chapter:
     id: str
@@ -112,7 +116,24 @@ class Chapter:
 
     @property
     def file_name(self) -> str:
-        return f"{self.id}.xhtml"
+        """The chapter's file in the EPUB; never one of the generator's own (a chapter with id `nav`, `cover`...)."""
+        return f"{self.id}-text.xhtml" if self.id in GENERATED_NAMES else f"{self.id}.xhtml"
+
+    @property
+    def item_id(self) -> str:
+        """The chapter's manifest id in the EPUB; never one of the generator's own items'."""
+        return f"ch-{self.id}" if self.id in GENERATED_NAMES or self.id.startswith(("css-", "img")) else self.id
+
+
+SLUG_BYTES = 100  # file names may have 255 bytes; the slug leaves room for ".epub.part" and more
+
+
+def cap_slug(slug: str, limit: int = SLUG_BYTES) -> str:
+    """At most `limit` bytes of UTF-8 (a long title, or one in a script of 3-byte letters), cut after a word."""
+    if len(slug.encode("utf-8")) <= limit:
+        return slug
+    cut = slug.encode("utf-8")[:limit].decode("utf-8", "ignore")
+    return cut.rsplit("-", 1)[0] if "-" in cut[len(cut) // 2:] else cut
 
 
 @dataclass(frozen=True)
@@ -128,7 +149,8 @@ class Book:
     def slug(self) -> str:
         from .markdown import slugify
         s = slugify(self.meta.title)
-        return s[2:] if s.startswith("s-") and len(s) > 2 else s
+        s = s[2:] if s.startswith("s-") and len(s) > 2 else s
+        return cap_slug(s)
 
     def matter(self, name: str) -> tuple:
         return tuple(c for c in self.chapters if c.matter == name)

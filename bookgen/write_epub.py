@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import datetime, timezone
+from pathlib import Path
 
 from lxml import etree
 
@@ -19,8 +20,8 @@ NS = {"x": XHTML, "epub": EPUB_NS}
 
 
 def epub_stylesheets(book):
-    own = sorted((book.root / "styles").glob("*.css")) if (book.root / "styles").is_dir() else []
-    return [STYLES / "base.css", STYLES / "epub.css"] + own
+    from .book_files import own_files
+    return [STYLES / "base.css", STYLES / "epub.css"] + own_files(book.root, "styles", "*.css")
 
 
 def chapter_pages(book, pages) -> dict:
@@ -254,7 +255,10 @@ def write_epub(book, pages=None, cover=None) -> bytes:
     words = ctx["words"]
     css_items = []
     for path in epub_stylesheets(book):
-        css_items.append(epub.EpubItem(uid=f"css-{path.stem}", file_name=f"css/{path.name}", media_type="text/css",
+        # the book's own stylesheets in a folder of their own: a book's base.css is not the generator's
+        own = Path(path).parent.resolve() != STYLES.resolve()
+        css_items.append(epub.EpubItem(uid=f"css-{'book-' if own else ''}{path.stem}",
+                                       file_name=f"css/{'book/' if own else ''}{path.name}", media_type="text/css",
                                        content=path.read_bytes()))
     css_hrefs = [i.file_name for i in css_items]
 
@@ -289,7 +293,9 @@ def write_epub(book, pages=None, cover=None) -> bytes:
 
     # cover
     image, media_type, ext = cover or cover_image(book)
-    cover_href = f"images/cover.{ext}"
+    taken = set(image_names(book.images).values())  # a book image may be called images/cover.jpg itself
+    cover_href = next(h for h in (f"images/cover{n}.{ext}" for n in ("", *range(1, len(taken) + 2)))
+                      if h not in taken)
     cover_item = epub.EpubItem(uid="cover-image", file_name=cover_href, media_type=media_type, content=image)
     cover_item.properties = ["cover-image"]
     eb.add_item(cover_item)
@@ -359,7 +365,7 @@ def write_epub(book, pages=None, cover=None) -> bytes:
     for chapter in book.chapters:
         content = etree.tostring(docs[chapter.file_name], encoding="utf-8", xml_declaration=True,
                                  doctype="<!DOCTYPE html>")
-        chapter_items.append(epub.EpubItem(uid=chapter.id, file_name=chapter.file_name,
+        chapter_items.append(epub.EpubItem(uid=chapter.item_id, file_name=chapter.file_name,
                                            media_type="application/xhtml+xml", content=content))
     for item in items + [nav] + chapter_items:
         eb.add_item(item)

@@ -151,8 +151,8 @@ def stylesheet_texts(book) -> list[tuple[Path, str]]:
 
 def stylesheets(book) -> list[Path]:
     """Shared typography, then print rules, then the book's own overrides (styles/*.css in the book)."""
-    own = sorted((book.root / "styles").glob("*.css")) if (book.root / "styles").is_dir() else []
-    return [STYLES / "base.css", STYLES / "print.css"] + own
+    from .book_files import own_files
+    return [STYLES / "base.css", STYLES / "print.css"] + own_files(book.root, "styles", "*.css")
 
 
 def lay_out(book, options: PrintOptions = PrintOptions(), jobs: int | None = None, cache_dir=None,

@@ -1,0 +1,117 @@
+"""Issue 11: a book folder is untrusted data. Links out of it are refused, special files never block the build,
+the cover is checked as an image, names never clash with the generator's own EPUB files, a BOM is not text, a
+long title gives a file name the system accepts, and the bleed is bounded."""
+from __future__ import annotations
+
+import os
+import zipfile
+
+import pytest
+from PIL import Image
+
+from conftest import epubcheck, run_cli
+from goodbook import SLUG, append, build_cli, copy_book, edit, old_outputs, state
+
+
+def test_a_styles_folder_linking_outside_the_book_is_refused(tmp_path):
+    book = copy_book(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "evil.css").write_text("body { color: red }\n", encoding="utf-8")
+    (book / "styles").symlink_to(elsewhere, target_is_directory=True)
+    before = old_outputs(tmp_path / "dist")
+    r = build_cli(tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        "book/styles: is a link to a folder outside the book folder (hint: copy the folder into the book: the "
+        "build reads only files inside the book)",
+        "build failed: 1 error; nothing was written"]
+    assert state(tmp_path / "dist") == before
+
+
+def test_a_file_linking_to_dev_zero_is_refused_and_never_read(tmp_path):
+    book = copy_book(tmp_path)
+    (book / "images" / "zero.png").symlink_to("/dev/zero")
+    r = run_cli("--book", book, "--out", tmp_path / "dist", cwd=tmp_path)  # a real process: it must not hang
+    assert r.returncode == 1
+    assert "book/images/zero.png: is a link to a place outside the book folder" in r.stderr
+
+
+def test_a_fifo_in_the_book_never_blocks_the_build(tmp_path):
+    book = copy_book(tmp_path)
+    os.mkfifo(book / "chapters" / "notes-to-self.md")
+    r = run_cli("--book", book, "--out", tmp_path / "dist", cwd=tmp_path)  # timeout in run_cli: 600 s
+    assert r.returncode == 0, r.stderr
+    assert ("book/chapters/notes-to-self.md: warning: is not a regular file (a FIFO, socket or device): skipped "
+            "(hint: remove it from the book folder)") in r.stderr
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("text", "is not an image (its content is not JPEG or PNG) (hint: export the cover as a JPEG or PNG image)"),
+    ("empty", "is an empty file (hint: export the cover image again)"),
+    ("huge", "is 8000 x 6000 pixels, more than the 40 million pixels allowed (hint: scale it down to about "
+             "1600 x 2560 pixels, what the stores ask for)"),
+])
+def test_a_cover_that_is_not_a_sane_image_is_refused(tmp_path, kind, message):
+    book = copy_book(tmp_path)
+    cover = book / "images" / "cover.jpg"
+    if kind == "text":
+        cover.write_text("this is not a picture\n", encoding="utf-8")
+    elif kind == "empty":
+        cover.write_bytes(b"")
+    else:
+        Image.new("L", (8000, 6000)).save(cover, quality=5)
+    append(book / "book.toml", 'cover = "images/cover.jpg"\n')
+    before = old_outputs(tmp_path / "dist")
+    r = build_cli(tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[0] == f"book/book.toml:7: cover 'images/cover.jpg' {message}"
+    assert state(tmp_path / "dist") == before
+
+
+def test_names_never_clash_with_the_generators_own_files(tmp_path):
+    """A chapter whose id is `nav`, a book image called images/cover.jpg and a book stylesheet called base.css:
+    each keeps its own file in the EPUB (EPUBCheck found duplicate ZIP entries, OPF-060)."""
+    book = copy_book(tmp_path)
+    edit(book / "chapters" / "one.md", "---\n", "---\nid: nav\n")
+    Image.new("RGB", (40, 30), "navy").save(book / "images" / "cover.jpg")
+    append(book / "chapters" / "two.md", "\n\n![A navy rectangle](../images/cover.jpg)\n")
+    (book / "styles").mkdir()
+    (book / "styles" / "base.css").write_text("p { letter-spacing: 0.01em; }\n", encoding="utf-8")
+    r = build_cli(tmp_path)
+    assert r.returncode == 0, r.stderr
+    epub = tmp_path / "dist" / f"{SLUG}.epub"
+    names = zipfile.ZipFile(epub).namelist()
+    assert len(names) == len(set(names))
+    assert "EPUB/css/base.css" in names and "EPUB/css/book/base.css" in names
+    report = epubcheck(epub)
+    assert report["errors"] == [] and report["warnings"] == []
+
+
+def test_a_utf8_bom_at_the_start_of_a_chapter_and_of_book_toml_is_not_text(tmp_path):
+    book = copy_book(tmp_path)
+    for path in (book / "chapters" / "one.md", book / "book.toml"):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    from bookgen.load_book import load_book
+    loaded = load_book(book)
+    assert loaded.meta.title == "A Small Good Book"
+    first = (book / "chapters" / "one.md").read_text(encoding="utf-8-sig").split("title:", 1)[1].splitlines()[0]
+    assert loaded.chapters[0].title == first.strip().strip('"')
+
+
+def test_a_very_long_title_gives_a_file_name_the_system_accepts(tmp_path):
+    book = copy_book(tmp_path)
+    title = " ".join(["Considerations"] * 20) + " on the Long Title"  # 301 characters
+    edit(book / "book.toml", 'title = "A Small Good Book"', f'title = "{title}"')
+    r = build_cli(tmp_path)
+    assert r.returncode == 0, r.stderr
+    written = [p.name for p in (tmp_path / "dist").iterdir() if not p.name.startswith(".")]
+    assert sorted(os.path.splitext(n)[1] for n in written) == [".epub", ".pdf"]
+    assert all(len(n.encode("utf-8")) <= 110 for n in written) and all(n.startswith("considerations-") for n in written)
+
+
+@pytest.mark.parametrize("bleed", ["1000mm", "26mm", "2in"])
+def test_an_absurd_bleed_is_a_bad_option(tmp_path, bleed):
+    r = run_cli("--book", tmp_path / "nowhere", "--bleed", bleed, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == f"error: --bleed {bleed}: at most 25mm (print shops ask for 3mm or 0.125in)\n"
