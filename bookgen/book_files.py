@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 FOLDERS = ("styles", "templates", "images", "fonts", "chapters")
+WHOLE = ("styles", "templates", "fonts")  # read as folders; chapters and images are checked where named
 
 
 def inside(root: Path, path: Path) -> bool:
@@ -49,8 +50,9 @@ def check_folders(root: Path, problems) -> None:
             continue
         for p in sorted(base.rglob("*")):
             if not inside(root, p):
-                problems.error(p, "is a link to a place outside the book folder", None,
-                               "copy the file into the book instead of linking to it")
+                if folder in WHOLE:
+                    problems.error(p, "is a symlink to a file outside the book folder", None,
+                                   "copy the file into the book folder instead of linking to it")
             elif not p.is_dir() and not regular(p):
                 problems.warn(p, "is not a regular file (a FIFO, socket or device): skipped", None,
                               "remove it from the book folder")

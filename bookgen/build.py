@@ -337,6 +337,36 @@ def interrupts_deferred():
         signal.signal(signal.SIGINT, previous)
 
 
+def recover_interrupted(out_dir: Path, slug: str) -> list[str]:
+    """What a build killed while writing (SIGKILL, a power cut) left: its temporary files are removed, and a
+    replacement it had begun is undone (each `.old` copy put back), so that the PDF and the EPUB are again a
+    pair from one build. Files of a build still running (its process alive) are left alone."""
+    done = []
+    for path in sorted(out_dir.glob(f".{slug}.*")):
+        m = re.fullmatch(re.escape(f".{slug}.") + r"(\d+)\.(?:.*\.(\w+)\.part|(\w+(?:\.\w+)?)\.old)", path.name)
+        if not m or _alive(int(m.group(1))):
+            continue
+        if m.group(3):  # a file that was replaced: put the previous one back
+            os.replace(path, out_dir / f"{slug}.{m.group(3)}")
+            done.append(f"restored {slug}.{m.group(3)}")
+        else:
+            path.unlink(missing_ok=True)
+            done.append(f"removed {path.name}")
+    return done
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_atomically(out_dir: Path, slug: str, files: dict) -> dict:
     """Write every file under a temporary name, then rename them all into place.
 
@@ -344,10 +374,12 @@ def write_atomically(out_dir: Path, slug: str, files: dict) -> dict:
     are put back as they were, and no temporary file is left behind."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    recover_interrupted(out_dir, slug)
     temps, backups, placed = {}, {}, []
+    pid = os.getpid()
     try:
         for fmt, data in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{slug}.", suffix=f".{fmt}.part", dir=out_dir)
+            fd, tmp = tempfile.mkstemp(prefix=f".{slug}.{pid}.", suffix=f".{fmt}.part", dir=out_dir)
             temps[fmt] = Path(tmp)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -360,7 +392,7 @@ def write_atomically(out_dir: Path, slug: str, files: dict) -> dict:
                 for fmt, tmp in temps.items():
                     target = out_dir / f"{slug}.{fmt}"
                     if target.is_file():
-                        backup = out_dir / f".{slug}.{fmt}.old"
+                        backup = out_dir / f".{slug}.{pid}.{fmt}.old"
                         if backup.exists():
                             backup.unlink()
                         try:
