@@ -98,7 +98,7 @@ def test_watch_rebuilds_on_change_survives_errors_and_stops_cleanly(tmp_path):
         (book / "styles" / "book.css").write_text("h1 { letter-spacing: 0.01em }\n", encoding="utf-8")
         got = w.until(lambda l: "failed" in l or "built in" in l)
         assert any("changed: book/styles" in l for l in got), got
-        assert any(n.endswith("css/book.css") for n in Epub(epub).zip.namelist())
+        assert any(n.endswith("css/book/book.css") for n in Epub(epub).zip.namelist())  # the book's own folder
     finally:
         w.stop()
     rest = []
