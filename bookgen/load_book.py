@@ -772,6 +772,13 @@ def check_image(root, path, src, alt, line, problems) -> Image | None:
         problems.error(path, f"image '{src}' is not a supported type", line,
                        "use PNG, JPEG, GIF, SVG or WebP")
         return None
+    if media_type == "image/svg+xml":
+        from .svg import BadSVG, clean_svg
+        try:
+            clean_svg(target.read_bytes())
+        except BadSVG as e:
+            problems.error(path, f"image '{src}' {e}", line, "export the figure again as plain SVG")
+            return None
     if media_type != "image/svg+xml":
         from PIL import Image as PILImage
         try:

@@ -91,6 +91,8 @@ def make_parser(language: str) -> MarkdownIt:
     md.add_render_rule("footnote_ref", footnote_ref)
     from .cjk import join_cjk_lines
     join_cjk_lines(md)
+    from .runts import keep_last_words_together
+    keep_last_words_together(md)
     from .direction import isolate_plugin, language_direction
     if language_direction(language) == "rtl":
         isolate_plugin(md)

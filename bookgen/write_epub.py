@@ -19,6 +19,15 @@ EPUB_NS = "http://www.idpf.org/2007/ops"
 NS = {"x": XHTML, "epub": EPUB_NS}
 
 
+def _image_bytes(img) -> bytes:
+    """The image as the EPUB carries it: an SVG cleaned of scripts and references (bookgen/svg.py)."""
+    data = img.path.read_bytes()
+    if img.media_type == "image/svg+xml":
+        from .svg import clean_svg
+        return clean_svg(data)
+    return data
+
+
 def epub_stylesheets(book):
     from .book_files import own_files
     return [STYLES / "base.css", STYLES / "epub.css"] + own_files(book.root, "styles", "*.css")
@@ -305,7 +314,7 @@ def write_epub(book, pages=None, cover=None) -> bytes:
     image_files = image_names(book.images)
     for n, img in enumerate(book.images):
         eb.add_item(epub.EpubItem(uid=f"img{n + 1}", file_name=image_files[img.href], media_type=img.media_type,
-                                  content=img.path.read_bytes()))
+                                  content=_image_bytes(img)))
 
     def page(template, title, body_type, **extra):
         return render(env, template, **ctx, title=title, stylesheets=css_hrefs, body_type=body_type, **extra)

@@ -71,7 +71,14 @@ def fetcher_for(book):
             path = Path(url2pathname(unquote(parts.path))).resolve()
             if not any(path.is_relative_to(root) for root in allowed):
                 raise FatalURLFetchingError(f"refused to read {path}: outside the book folder")
-            return URLFetcherResponse(url, path.read_bytes())
+            data = path.read_bytes()
+            if path.suffix.lower() == ".svg":  # the picture only: no script, entity or reference (bookgen/svg.py)
+                from .svg import BadSVG, clean_svg
+                try:
+                    data = clean_svg(data)
+                except BadSVG as e:
+                    raise FatalURLFetchingError(f"refused to read {path}: it {e}") from None
+            return URLFetcherResponse(url, data)
 
     return BookFetcher()
 

@@ -288,6 +288,7 @@ def test_raw_html_is_cleaned_and_warned_about(hostile_build):
 def test_chapter_text_is_never_a_template(hostile_build):
     book = Epub(hostile_build.outputs["epub"])
     text = book.text("two.xhtml")
+    text = text.replace("\u00a0", " ")  # the last two words of a paragraph are joined (bookgen/runts.py)
     assert "{{ 7 * 7 }}" in text and "{% for i in range(3) %}loop{% endfor %}" in text and "{# comment #}" in text
     assert "49" not in text and "looploop" not in text
     h1 = book.xml("two.xhtml").find(".//x:h1", NS)
