@@ -375,10 +375,16 @@ def test_pagebreaks_begin_their_pages_with_pull_quotes_and_asides(corpus):
     assert inside >= 1  # a page begins inside a pull-quote
 
 
-@pytest.mark.parametrize("name", ["reise", "workshop"])
-def test_split_and_one_document_layouts_print_the_same_text_and_outline(corpus, name, tmp_path):
-    """Parts, endnotes and the corpus's raw HTML laid out in chapter groups and as one document (--jobs 0)."""
-    whole = build_into(CORPUS / name, tmp_path, jobs=0, formats=("pdf",))
+@pytest.mark.parametrize("name", BOOKS)
+def test_split_and_one_document_layouts_print_the_same_text_outline_and_pixels(name, tmp_path, monkeypatch):
+    """Parts, endnotes, raw HTML, tables, code and SVG laid out in chapter groups (one chapter a group, two
+    processes) and as one document (--jobs 0): the same text, outline and pixels on every page."""
+    import bookgen.split_layout as split
+    monkeypatch.setattr(split, "GROUP_CHARS", 1)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    parts = build_into(CORPUS / name, tmp_path / "split", jobs=2, formats=("pdf",))
+    assert parts.layout.get("groups", 0) >= 3, parts.layout
+    whole = build_into(CORPUS / name, tmp_path / "whole", jobs=0, formats=("pdf",))
 
     def read(pdf):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
@@ -387,4 +393,11 @@ def test_split_and_one_document_layouts_print_the_same_text_and_outline(corpus, 
             for o in outline:
                 yield from titles_of(o, depth + 1) if isinstance(o, list) else [(depth, o.title)]
         return text, list(titles_of(PdfReader(pdf).outline))
-    assert read(corpus[name].outputs["pdf"]) == read(whole.outputs["pdf"])
+
+    def pixels(pdf, folder):
+        folder.mkdir()
+        subprocess.run(["pdftoppm", "-r", "36", "-gray", str(pdf), str(folder / "p")], check=True)
+        return [p.read_bytes() for p in sorted(folder.iterdir())]
+    assert read(parts.outputs["pdf"]) == read(whole.outputs["pdf"])
+    a, b = pixels(parts.outputs["pdf"], tmp_path / "pa"), pixels(whole.outputs["pdf"], tmp_path / "pb")
+    assert len(a) == len(b) and [i + 1 for i, (x, y) in enumerate(zip(a, b)) if x != y] == []
