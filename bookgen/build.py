@@ -49,6 +49,7 @@ def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage,
     from . import cache
 
     t = time.perf_counter()
+    WRITTEN.clear()
     keys = cache.keys_for(options)
     hit = None if options.force else cache.lookup(options.out, keys)
     if hit:
@@ -322,6 +323,9 @@ def check_output(fmt: str, data: bytes):
         raise BookError(f"internal error: the {fmt.upper()} did not read back ({e}); nothing was written") from None
 
 
+WRITTEN: dict = {}  # format -> path of what this build has put in place (cli.py says so after a late Ctrl-C)
+
+
 @contextlib.contextmanager
 def interrupts_deferred():
     """Hold Ctrl-C (SIGINT) while the outputs are renamed into place, so that the PDF and the EPUB are
@@ -410,6 +414,7 @@ def write_atomically(out_dir: Path, slug: str, files: dict) -> dict:
                     else:
                         target.unlink(missing_ok=True)
                 raise
+            WRITTEN.update(final)
         return final
     finally:
         for path in list(temps.values()) + list(backups.values()):

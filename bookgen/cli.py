@@ -89,7 +89,12 @@ def main(argv=None) -> int:
     try:
         return build_once(options, args, level)
     except KeyboardInterrupt:
-        print("build interrupted; nothing was written", file=sys.stderr)
+        from .build import WRITTEN
+        if WRITTEN:  # the Ctrl-C came after the files were in place (while the cache record or processes ended)
+            print("build interrupted after it wrote " + ", ".join(str(p) for p in WRITTEN.values())
+                  + " (the new files are complete)", file=sys.stderr)
+        else:
+            print("build interrupted; nothing was written", file=sys.stderr)
         return 130
 
 
