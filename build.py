@@ -2,7 +2,7 @@
 """Build the book: `python build.py` turns book/ into dist/<slug>.pdf and dist/<slug>.epub (see --help)."""
 import sys
 
-from bookgen.cli import main
+from bookgen.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

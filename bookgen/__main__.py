@@ -1,6 +1,6 @@
 """`python -m bookgen`: the same command line as `bookgen` and `python build.py`."""
 import sys
 
-from .cli import main
+from .cli import run
 
-sys.exit(main())
+sys.exit(run())

@@ -98,6 +98,15 @@ def main(argv=None) -> int:
         return 130
 
 
+def run() -> int:
+    """The command (build.py, `bookgen`, `python -m bookgen`): main(), then no Ctrl-C while the interpreter shuts
+    down (the build is over and has said so; a late SIGINT would end it with status -2 after all was written)."""
+    import signal
+    status = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return status
+
+
 def build_once(options, args, level: int, watching: bool = False) -> int:
     """One build with its report: 0 when written, 1 when the book has errors. Ctrl-C propagates."""
     from .build import build
