@@ -224,19 +224,13 @@ def layout_problem(book, message: str, strict: bool) -> Problem:
     found in the chapter (or book.toml) that holds it."""
     m = _NO_GLYPH.search(message)
     if m:
+        from .glyphs import first_place
         ch = chr(int(m["code"], 16))
-        for source in book.sources:
-            if source.suffix.lower() not in (".md", ".toml"):
-                continue
-            try:
-                text = source.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            at = text.find(ch)
-            if at >= 0:
-                return Problem(source, f"WeasyPrint found no font with the character {ch!r} (U+{ord(ch):04X}): the PDF "
-                               "prints a box", text.count("\n", 0, at) + 1,
-                               "install a font that has it, or name one in the book's stylesheet", warning=not strict)
+        source, line = first_place(book, {ch})
+        if source is not None:
+            return Problem(source, f"WeasyPrint found no font with the character {ch!r} (U+{ord(ch):04X}): the PDF "
+                           "prints a box", line, "install a font that has it, or name one in the book's stylesheet",
+                           warning=not strict)
     return Problem(None, f"WeasyPrint: {message}", None, None, warning=not strict)
 
 

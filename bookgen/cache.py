@@ -47,6 +47,7 @@ def _hash_tree(h, label: str, root: Path, exclude: tuple = (), skip_suffixes: tu
     """Feed names and contents of a folder's files to `h`; return the newest modification time."""
     newest = 0.0
     h.update(f"[{label}]\0".encode())
+    real_root = root.resolve()
     for path in _files(root, exclude):
         if path.suffix.lower() in skip_suffixes:
             continue
@@ -56,7 +57,7 @@ def _hash_tree(h, label: str, root: Path, exclude: tuple = (), skip_suffixes: tu
         except OSError:  # a broken link
             h.update(b"missing\0")
             continue
-        if not stat.S_ISREG(st.st_mode) or not path.resolve().is_relative_to(root.resolve()):
+        if not stat.S_ISREG(st.st_mode) or (path.is_symlink() and not path.resolve().is_relative_to(real_root)):
             # a FIFO would block, /dev/zero never end, a file outside the book is never read: only its name
             h.update(b"not read\0")
             continue
