@@ -409,12 +409,21 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     removed_html, unwrapped_html = [], []  # (element, path, line): reported once per element
     claimed = set(used_ids)
     slug_maps = {}
+    repeated_title = []  # chapters that start with the book's title, then their own
+    running = _running_title(raw, title)
     for path, fm, body, offset, cid in raw:
         p = mdown.parse(md, body, offset)
         ctitle = fm.get("title")
         if isinstance(ctitle, (int, float)) and not isinstance(ctitle, bool):
             ctitle = str(ctitle)  # `title: 1984` is a title, not a number
         headings = list(p.headings)
+        if (ctitle is None and len(headings) >= 2 and headings[0][0] == headings[1][0] == 1
+                and _plain(headings[0][2]) in running):
+            # the book's title repeated atop each chapter, then the chapter's own (`# Book` / `# Chapter 1`)
+            first = p.tokens.index(headings[0][4])
+            del p.tokens[first:first + 3]
+            headings = headings[1:]
+            repeated_title.append(path)
         if ctitle is None and headings and headings[0][0] == 1:
             ctitle = headings[0][2]
             first = p.tokens.index(headings[0][4])
@@ -424,10 +433,12 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
             problems.error(path, "chapter has no title", 1,
                            "add `title: ...` to the front matter, or start the file with `# Title`")
             ctitle = cid
-        for level, slug, htext, line, tok in headings:
-            if level == 1:
-                problems.error(path, f"a second level-1 heading '{htext}' in one chapter", line,
-                               "each file is one chapter with one title: use ## for its sections")
+        for n, (level, slug, htext, line, tok) in enumerate(headings):
+            if level == 1:  # a valid book: printed as a section, with a warning
+                problems.warn(path, f"a second level-1 heading '{htext}' in one chapter is set as a section", line,
+                              "each file is one chapter with one title: use ## for its sections")
+                _demote(p.tokens, tok)
+                headings[n] = (2, slug, htext, line, tok)
         # two headings with one title: ids x, x-1, x-2 (the anchors plugin numbers them as GitHub does)
         slug_map = {}
         for level, slug, htext, line, tok in headings:
@@ -508,6 +519,10 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
             else:
                 id_owner[rid] = (path, line)
 
+    if repeated_title:
+        problems.warn(repeated_title[0], f"the book's title heads {len(repeated_title)} chapter(s) above the "
+                      "chapter's own `#` title: it is not printed again", None,
+                      "remove the line, or ignore this: the chapter's title is the next `#` heading")
     report_raw_html(removed_html, unwrapped_html, problems, lambda p: mdown_rel(root.resolve(), p.resolve()))
     # ids written in raw HTML can be linked to from other chapters too
     for path, cid, ctitle, subtitle, ctype, p in parsed:
@@ -646,6 +661,31 @@ def check_book_files(root: Path, problems: Problems):
             target = safe_path(root, css.parent, url, css, line, problems, what="stylesheet url")
             if target is not None and not target.is_file():
                 problems.error(css, f"url '{url}' not found", line, "check the path, relative to the stylesheet")
+
+
+def _plain(text) -> str:
+    """A title as words only (markup, quotes and case aside), to see that two headings say the same."""
+    return " ".join(re.sub(r"[^\w\s]", " ", str(text or "")).lower().split())
+
+
+def _running_title(raw, title) -> set:
+    """Headings that stand atop chapters as the book's title (`# Book: 2nd Edition` then `# Chapter 1`): the
+    book.toml title, and any first `#` heading several chapters begin with."""
+    from collections import Counter
+    firsts = Counter()
+    for _, _, body, _, _ in raw:
+        m = re.match(r"\s*#[ \t]+(.+?)[ \t#]*\n", body)
+        if m:
+            firsts[_plain(m.group(1))] += 1
+    return {_plain(title)} | {text for text, n in firsts.items() if n >= 2}
+
+
+def _demote(tokens, open_token) -> None:
+    """Set a level-1 heading as level 2 (its open and close tokens)."""
+    i = tokens.index(open_token)
+    for tok in (tokens[i], tokens[i + 2]):
+        tok.tag = "h2"
+        tok.markup = "##"
 
 
 def _list_line(text: str, entry: str) -> int | None:

@@ -278,6 +278,10 @@ def safe_url(url: str) -> bool:
     return scheme in ("", "http", "https", "mailto")
 
 
+# containers whose children are blocks, not text: a <br> there is invalid (EPUBCheck RSC-005)
+NO_TEXT_CONTAINERS = {"figure", "ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr"}
+
+
 def clean_fragment(html: str) -> str:
     """Parse markup leniently, drop active content, and write it back as well-formed XHTML-compatible markup.
 
@@ -308,6 +312,9 @@ def clean_fragment(html: str) -> str:
             continue
         if tag not in ALLOWED_ELEMENTS:
             el.drop_tag()  # keep the text, lose the unknown element
+            continue
+        if tag == "br" and (el.getparent().tag or "").lower() in NO_TEXT_CONTAINERS:
+            el.drop_tree()  # spacing `<br>` in a figure or a list: not allowed there (a caption must end a figure)
             continue
         align = re.search(r"text-align:\s*(left|right|center)", el.attrib.get("style", ""))
         if align and tag in ("td", "th"):
