@@ -301,7 +301,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     elif not chapter_list:
         err("chapters", "'chapters' is empty", "list at least one Markdown file")
 
-    md = mdown.make_parser(language or "en")
+    md = mdown.make_parser(language or "en", direction)
     unknown_keys = lenient.KeyReport()  # front-matter keys of other tools: one warning per key
     raw = []  # (path, front matter dict, body, line offset)
     used_ids: set[str] = set()

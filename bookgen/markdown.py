@@ -74,7 +74,8 @@ def slugify(text: str) -> str:
     return text
 
 
-def make_parser(language: str) -> MarkdownIt:
+def make_parser(language: str, direction: str = "") -> MarkdownIt:
+    """`direction`: the book's ("rtl" or "ltr"; empty: from the language)."""
     md = MarkdownIt("commonmark", {"typographer": True, "html": True})
     md.enable(["table", "strikethrough", "replacements", "smartquotes"])
     md.options["quotes"] = QUOTES.get(language.split("-")[0].lower(), QUOTES["en"])
@@ -94,8 +95,7 @@ def make_parser(language: str) -> MarkdownIt:
     from .runts import keep_last_words_together
     keep_last_words_together(md)
     from .direction import isolate_plugin, language_direction
-    if language_direction(language) == "rtl":
-        isolate_plugin(md)
+    isolate_plugin(md, direction or language_direction(language))
     return md
 
 

@@ -190,10 +190,24 @@ def _template_line(exc, name):
 def context(book, edition: str) -> dict:
     """What every template sees: plain data (bookgen/template_data.py), never the model's objects."""
     data = plain(book)
+    _isolate_meta(data["meta"], book.meta.direction)
     return {"book": data, "meta": data["meta"], "chapters": data["chapters"], "edition": edition,
             "words": plain(words(book.meta.language, book.meta.strings)),
             "dir": book.meta.direction, "contents": plain(contents(book, data["chapters"])),
             "in_part": plain(sorted(part_of(book.chapters)))}
+
+
+def _isolate_meta(meta, direction) -> None:
+    """book.toml's words as printed: the other direction's runs isolated as in the text (direction.py), so that
+    "C++" in an Arabic title, or Hebrew in an English one, reads the same on the title page and in the running
+    heads as in the chapters."""
+    from .direction import isolate
+    for key in ("title", "subtitle", "publisher", "rights", "edition", "author_names"):
+        if isinstance(meta.get(key), str):
+            meta[key] = isolate(meta[key], direction)
+    for author in meta.get("authors") or ():
+        if isinstance(author, dict) and isinstance(author.get("name"), str):
+            author["name"] = isolate(author["name"], direction)
 
 
 def contents(book, chapters) -> list:

@@ -115,3 +115,67 @@ def test_latin_runs_and_urls_are_isolated_in_right_to_left_text(tmp_path):
 def test_left_to_right_books_are_not_touched(tmp_path):
     from bookgen.markdown import make_parser
     assert "\u2066" not in make_parser("fr").render("Voir https://example.org et The Maps.")
+
+
+def _lines(words) -> list:
+    """Words grouped into lines (Arabic and Latin faces put yMin a few points apart), each left to right."""
+    lines: list = []
+    for text, x0, _x1, y in sorted(words, key=lambda w: w[3]):
+        if lines and y - lines[-1][0] < 5:
+            lines[-1][1].append((text, x0))
+        else:
+            lines.append((y, [(text, x0)]))
+    return [sorted(ws, key=lambda w: w[1]) for _, ws in lines]
+
+
+def test_latin_in_arabic_titles_reads_left_to_right_everywhere(tmp_path):
+    """`C++` and `Python 3.12` in an Arabic book's title and a chapter's title: on the title page, in the contents,
+    the chapter opening and both running heads, C++ is never printed ++C and Python stays left of 3.12."""
+    import shutil
+    book = tmp_path / "book"
+    shutil.copytree(FIXTURES / "lang-ar", book)
+    toml = book / "book.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        f'title = "{BOOK_TITLE}"', 'title = "رسائل C++ و Python 3.12"'), encoding="utf-8")
+    chapter = book / "chapters" / "02-arqam.md"
+    text = chapter.read_text(encoding="utf-8").replace(
+        "title: الأرقام والأسماء", "title: مقدمة إلى C++ و Python 3.12")
+    paragraph = ("نعود في هذا الفصل إلى الطريق الطويل، ونكتب عن الأماكن والأسماء التي\n"
+                 "عرفناها في السفر، وعن الرفاق الذين ساروا معنا حتى النهاية.\n\n")
+    chapter.write_text(text + "\n" + paragraph * 60, encoding="utf-8")
+    pdf = build_into(book, tmp_path / "out", jobs=0, formats=("pdf",)).outputs["pdf"]
+    seen = 0
+    for width, words in words_by_page(pdf):
+        for line in _lines(words):
+            texts = [t for t, _ in line]
+            assert "++C" not in texts and "#C" not in texts, texts
+            if "C++" in texts:
+                seen += 1
+                assert "Python" in texts and "3.12" in texts, texts
+                assert texts.index("Python") + 1 == texts.index("3.12"), texts
+    # title page, half-title, contents, the chapter opening, and running heads on both sides of a spread
+    assert seen >= 6, seen
+
+
+def test_arabic_in_an_english_title_keeps_its_comma_and_number_after_it(tmp_path):
+    """An English book quoting an Arabic name: "Notes on القاهرة, 1941 edition" prints the name, then ", 1941",
+    in the chapter heading, the contents and the text (the bidi algorithm alone would move "1941 ," before it)."""
+    import shutil
+    book = tmp_path / "book"
+    shutil.copytree(FIXTURES / "tiny", book)
+    (book / "chapters" / "two.md").write_text(
+        "---\ntitle: Notes on القاهرة, 1941 edition\n---\n\nThe name القاهرة, 1941 edition, is printed as\n"
+        "the author wrote it.\n", encoding="utf-8")
+    toml = book / "book.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'chapters = ["chapters/one.md"]', 'chapters = ["chapters/one.md", "chapters/two.md"]'), encoding="utf-8")
+    pdf = build_into(book, tmp_path / "out", jobs=0, formats=("pdf",)).outputs["pdf"]
+    seen = 0
+    for _width, words in words_by_page(pdf):
+        for line in _lines(words):
+            texts = [t.rstrip(",") for t, _ in line]
+            if "1941" in texts:
+                arabic = next(i for i, t in enumerate(texts) if logical(t) == "القاهرة")
+                assert "edition" in texts and arabic < texts.index("1941") < texts.index("edition"), texts
+                seen += 1
+    assert seen >= 3, seen  # the contents, the chapter's heading, the text
