@@ -24,3 +24,24 @@ def join_cjk_lines(md) -> None:
         return default(tokens, idx, options, env) if default else "\n"
 
     md.add_render_rule("softbreak", softbreak)
+
+
+def pair_cjk_quotes(md, quotes: str) -> None:
+    """Straight double quotes between CJK letters, paired in order within each paragraph (`彼は"書く"と` ->
+    `彼は「書く」と`). markdown-it's smart quotes leave them straight: with a letter on each side, a quote can
+    neither open nor close by its rules, which are made for languages with spaces between words."""
+    def rule(state):
+        for token in state.tokens:
+            texts = [c for c in token.children or () if c.type == "text" and '"' in c.content]
+            if not texts or not any(_CJK.search(c.content) for c in texts):
+                continue
+            n = 0
+            for child in texts:
+                out = []
+                for ch in child.content:
+                    if ch == '"':
+                        ch = quotes[n % 2]
+                        n += 1
+                    out.append(ch)
+                child.content = "".join(out)
+    md.core.ruler.after("smartquotes", "cjk_quotes", rule)

@@ -64,10 +64,17 @@ FETCH_ATTRS = {"src", "srcset", "poster", "background", "lowsrc", "dynsrc", "dat
                "longdesc", "cite", "action", "formaction", "ping", "usemap", "icon", "profile", "archive"}
 
 
+def _fold(ch: str) -> str:
+    """A letter without its accents in Latin, Greek and Cyrillic (é -> e); in other scripts whole, with its vowel
+    signs and hamza (पहाड़, رسائل), which are part of the word, not decoration."""
+    if ch < "\u0590" or "\u1e00" <= ch <= "\u1fff":  # with Latin Extended Additional (Vietnamese), Greek Extended
+        return "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKC", ch)
+
+
 def slugify(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = re.sub(r"[^\w\s-]", "", text.lower(), flags=re.UNICODE)
+    text = "".join(_fold(c) for c in unicodedata.normalize("NFC", text)).lower()
+    text = "".join(c for c in text if c.isalnum() or c in "_-" or c.isspace() or unicodedata.category(c)[0] == "M")
     text = re.sub(r"[\s_-]+", "-", text).strip("-")
     if not text or not (text[0].isascii() and text[0].isalpha()):
         text = "s-" + text  # an XML id must start with a letter
@@ -90,8 +97,10 @@ def make_parser(language: str, direction: str = "") -> MarkdownIt:
         return f'<{NOTE_TAG} n="{tokens[idx].meta["id"]}"></{NOTE_TAG}>'
 
     md.add_render_rule("footnote_ref", footnote_ref)
-    from .cjk import join_cjk_lines
+    from .cjk import join_cjk_lines, pair_cjk_quotes
     join_cjk_lines(md)
+    if language.split("-")[0].lower() in ("zh", "ja"):
+        pair_cjk_quotes(md, md.options["quotes"][:2])
     from .runts import keep_last_words_together
     keep_last_words_together(md)
     from .direction import isolate_plugin, language_direction

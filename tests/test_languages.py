@@ -82,6 +82,12 @@ def test_quotation_marks_follow_the_language(built):
     assert "„Schreiben heißt, sorgfältig festzuhalten, was man sieht.“" in de
     assert "«\u202fÉcrire, c’est noter avec soin ce que l’on voit.\u202f»" in fr
     assert "«Писать – значит внимательно записывать то, что видишь»" in ru
+    # the sources write straight quotes between CJK letters, where smart quotes by word boundaries do nothing
+    ja = epub_file(built["ja"].outputs["epub"], "ichi.xhtml")
+    zh = epub_file(built["zh"].outputs["epub"], "yi.xhtml")
+    assert "彼は「書くことは、見たものを丁寧に書き留めることだ」と言" in ja
+    assert "说：“写作就是把看见的东西认真地写下来。”然后" in zh
+    assert '"' not in pdf_text(built["ja"].outputs["pdf"]) + pdf_text(built["zh"].outputs["pdf"])
 
 
 def test_a_line_break_between_chinese_characters_is_no_space(built):
@@ -145,3 +151,14 @@ def test_authors_are_listed_as_the_language_lists_them():
     assert name_list(["Anna", "Boris", "Clara"], "ru") == "Anna, Boris и Clara"
     assert name_list(["Anna", "Bernd"], "de") == "Anna und Bernd"
     assert name_list(["Ann", "Bob", "Cy"], "en-GB") == "Ann, Bob and Cy"
+
+
+# File names written from the titles in the fixtures' book.toml: vowel signs and hamza are letters, not accents.
+FILE_NAMES = {"hi": "पहाड़ों-से-पत्र", "ar": "رسائل-من-الصحراء", "ru": "письма-с-севера", "ja": "山の手紙"}
+
+
+@pytest.mark.parametrize("lang", list(FILE_NAMES))
+def test_file_names_keep_every_letter_of_the_title(built, lang):
+    from pathlib import Path
+    assert Path(built[lang].outputs["pdf"]).name == FILE_NAMES[lang] + ".pdf"
+    assert Path(built[lang].outputs["epub"]).name == FILE_NAMES[lang] + ".epub"
