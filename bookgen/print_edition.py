@@ -49,7 +49,7 @@ def print_interior(book, bleed: str | None, crop_marks: bool) -> tuple[bytes, in
     body_start = rendered.body_start
     data = rendered.document.write_pdf(
         pdf_variant=PRINT_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"), custom_metadata=False,
-        finisher=W.finisher(body_start, W.length_pt(options.bleed)))
+        finisher=W.finisher(body_start, W.length_pt(options.bleed), book.meta))
     return even_pages(for_press(data))
 
 

@@ -207,7 +207,7 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
         part = document.copy(kept)
         with weasy.fast_page_references(), weasy.compress_in_threads(2):
             pdf = part.write_pdf(pdf_variant=W.PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
-                                 custom_metadata=False, finisher=W.bleed_finisher(W.length_pt(options.bleed)))
+                                 custom_metadata=False, finisher=W.bleed_finisher(W.length_pt(options.bleed), book.meta))
         # WeasyPrint makes a static font of a variable one once per document, from the first variation it meets
         # there: each group would embed other instances than one document does (outlines that differ by a hair).
         variable = weasy.variable_families(weasy.document_fonts(part))

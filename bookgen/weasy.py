@@ -123,6 +123,16 @@ def page_labels_finisher(body_start: int):
     return finish
 
 
+def add_xmp(pdf, descriptions: bytes) -> None:
+    """Append `rdf:Description` elements to the XMP metadata of a pydyf PDF being written (in a finisher)."""
+    import pydyf
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and obj.extra.get("Type") == "/Metadata":
+            data = b"".join(part if isinstance(part, bytes) else str(part).encode() for part in obj.stream)
+            obj.stream = [data.replace(b"</rdf:RDF>", descriptions + b"</rdf:RDF>", 1)]
+            return
+
+
 def bleed_box(page_dict, bleed_pt: float) -> None:
     """Set a pydyf page's /BleedBox `bleed_pt` around its /TrimBox."""
     import pydyf

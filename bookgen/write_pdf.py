@@ -250,7 +250,8 @@ def _write(book, options, document) -> bytes:
     body_start = _page_of(document, body.id) if body else len(document.pages)
     with fast_page_references(), compress_in_threads():  # the same bytes, sooner (bookgen/weasy.py)
         return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
-                                  custom_metadata=False, finisher=finisher(body_start, length_pt(options.bleed)))
+                                  custom_metadata=False,
+                                  finisher=finisher(body_start, length_pt(options.bleed), book.meta))
 
 
 def blocks_to_push(book, document, root, chapters=None) -> list[str]:
@@ -420,22 +421,42 @@ def pdf_bytes(book, rendered: Rendered) -> bytes:
     return rendered.raw_pdf
 
 
-def bleed_finisher(bleed_pt: float):
-    """A BleedBox exactly `bleed_pt` around the TrimBox (see finisher)."""
+def bleed_finisher(bleed_pt: float, meta=None):
+    """A BleedBox exactly `bleed_pt` around the TrimBox (see finisher), and book.toml's metadata in the XMP."""
     def finish(document, pdf):
-        from .weasy import bleed_box, written_pages
+        from .weasy import add_xmp, bleed_box, written_pages
         for page in written_pages(pdf):
             bleed_box(page, bleed_pt)
+        if meta is not None:
+            add_xmp(pdf, xmp_descriptions(meta))
     return finish
 
 
-def finisher(body_start: int, bleed_pt: float):
+def xmp_descriptions(meta) -> bytes:
+    """The Dublin Core properties WeasyPrint's XMP leaves out (it writes title, creator, description, keywords):
+    publisher, rights, identifier, language and each subject, so a library's catalogue reads them as the OPF's."""
+    from xml.sax.saxutils import escape
+
+    def bag(name, values, kind="Bag"):
+        items = "".join(f"<rdf:li>{escape(v)}</rdf:li>" for v in values if v)
+        return f'<rdf:Description rdf:about=""><dc:{name}><rdf:{kind}>{items}</rdf:{kind}></dc:{name}></rdf:Description>' \
+            if items else ""
+    parts = [bag("publisher", [meta.publisher]), bag("language", [meta.language]), bag("subject", meta.subjects)]
+    if meta.rights:
+        parts.append(f'<rdf:Description rdf:about=""><dc:rights><rdf:Alt><rdf:li xml:lang="x-default">'
+                     f"{escape(meta.rights)}</rdf:li></rdf:Alt></dc:rights></rdf:Description>")
+    parts.append(f'<rdf:Description rdf:about=""><dc:identifier>{escape(meta.isbn or meta.identifier)}'
+                 "</dc:identifier></rdf:Description>")
+    return "".join(parts).encode("utf-8")
+
+
+def finisher(body_start: int, bleed_pt: float, meta=None):
     """Page labels (i, ii... then 1, 2...) and, for a print shop, a BleedBox exactly `bleed_pt` around the
     TrimBox (WeasyPrint's own is at most 10 pt from it, and takes in the room for crop marks)."""
     from .weasy import page_labels_finisher
     labels = page_labels_finisher(body_start)
 
-    bleed = bleed_finisher(bleed_pt)
+    bleed = bleed_finisher(bleed_pt, meta)
 
     def finish(document, pdf):
         labels(document, pdf)

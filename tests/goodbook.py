@@ -43,7 +43,8 @@ def old_outputs(out: Path, slug: str = SLUG) -> dict:
 
 def state(out: Path) -> dict:
     """Every file in the folder (hidden ones too) with a hash of its content."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir()) if not p.name.startswith(".")}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "folder"
+            for p in sorted(out.iterdir())}
 
 
 def build_cli(tmp_path: Path, *args, book: str = "book", out: str = "dist", subprocess: bool = False):
