@@ -52,7 +52,11 @@ class Chapter:
     type: str
     headings: list = field(default_factory=list)  # level 2 and below
     notes: list = field(default_factory=list)
-    images: int = 0  # pictures in the text (Markdown or <img>)
+    alts: list = field(default_factory=list)  # each picture's alt text, in order (Markdown or <img alt>)
+
+    @property
+    def images(self) -> int:
+        return len(self.alts)
 
     @property
     def matter(self) -> str:
@@ -113,7 +117,7 @@ def read_chapter(path: Path) -> Chapter:
     seen: dict = {}
     return Chapter(path, str(front.get("id") or path.stem), str(title), str(front.get("type") or "chapter"),
                    [Heading(level, t, explicit or _unique(slug(t), seen)) for level, t, explicit in headings
-                    if level >= 2], _notes(lines), len(re.findall(r"!\[[^\]]*\]\(|<img\b", "\n".join(lines))))
+                    if level >= 2], _notes(lines), _alts("\n".join(lines)))
 
 
 def _split_front_matter(text: str) -> tuple[dict, str]:
@@ -156,6 +160,11 @@ def _notes(lines: list[str]) -> list[Note]:
         words = " ".join(definitions[m.group(1)]) if m.group(1) else m.group(2)
         notes.append(Note(len(notes) + 1, plain(words)))
     return notes
+
+
+def _alts(text: str) -> list[str]:
+    return [m.group(1) if m.group(1) is not None else m.group(2)
+            for m in re.finditer(r"!\[([^\]]*)\]\(|<img\b[^>]*?\balt=\"([^\"]*)\"", text)]
 
 
 def plain(markdown: str) -> str:

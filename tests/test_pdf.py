@@ -617,6 +617,33 @@ def etree_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def figures_alt(path) -> list:
+    """The /Alt of every /Figure in the PDF's structure tree, in document order."""
+    found = []
+
+    def walk(node):
+        node = node.get_object() if isinstance(node, IndirectObject) else node
+        if isinstance(node, list):
+            for kid in node:
+                walk(kid)
+        elif hasattr(node, "get"):
+            if node.get("/S") == "/Figure":
+                found.append(str(node.get("/Alt")))
+            if node.get("/K") is not None:
+                walk(node["/K"])
+    walk(reader(path).trailer["/Root"]["/StructTreeRoot"])
+    return found
+
+
+@pytest.mark.parametrize("name", ALL_BOOKS)
+def test_each_figure_reads_its_alt_text(books, name):
+    """A screen reader says what the author wrote in `![...]`, for each picture, in order."""
+    book, path = books[name]
+    alts = [alt for c in book.chapters for alt in c.alts]
+    assert figures_alt(path) == alts
+    assert name == "default" or alts  # the larger and typeset books have pictures: the check means something
+
+
 @pytest.mark.parametrize("name", ALL_BOOKS)
 def test_tagged_for_screen_readers(books, name):
     _, path = books[name]
