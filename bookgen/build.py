@@ -181,7 +181,7 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         result.outputs = {fmt.removesuffix(".pdf") if fmt.endswith(".pdf") and fmt != "pdf" else fmt: path
                           for fmt, path in result.outputs.items()}
     except OSError as e:
-        raise BookError(Problem(e.filename or out, f"cannot write the output: {e.strerror or e}", None,
+        raise BookError(Problem(_output_named(e, out), f"cannot write the output: {e.strerror or e}", None,
                                 "check that the output folder is writable and not in the way")) from None
     if "site" in options.formats:  # the download page, for every edition in the folder (bookgen/site.py)
         result.outputs["site"] = timed("site", write_site, book, out, dict(result.outputs),
@@ -363,6 +363,14 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _output_named(error: OSError, out: Path) -> Path:
+    """The file an author knows: a rename's destination (a folder in the way), never a hidden temporary name
+    (`.slug.pid.xxxx.epub.part`: the author did not make it, and it is gone by the time they look)."""
+    name = Path(error.filename2 or error.filename or out)
+    m = re.fullmatch(r"\.(.+?)\.\d+\.\w+\.(\w+)\.part", name.name)
+    return name.with_name(f"{m.group(1)}.{m.group(2)}") if m else name
 
 
 def write_atomically(out_dir: Path, slug: str, files: dict) -> dict:

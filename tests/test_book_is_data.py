@@ -139,3 +139,18 @@ def test_what_a_killed_build_left_is_cleaned_up_by_the_next(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted([f"{SLUG}.pdf", f"{SLUG}.epub",
                                                             f".{SLUG}.{os.getpid()}.a1b2.pdf.part"])
     assert (out / f"{SLUG}.pdf").read_bytes() == b"%PDF previous"
+
+
+def test_a_write_that_fails_midway_leaves_the_old_files_and_no_temporary_one(tmp_path):
+    """The EPUB cannot be put in place (a folder has its name): the PDF already moved in is put back, and neither
+    new file is left under its temporary name (hidden files are compared too)."""
+    copy_book(tmp_path)
+    out = tmp_path / "dist"
+    old_outputs(out)
+    (out / f"{SLUG}.epub").unlink()
+    (out / f"{SLUG}.epub").mkdir()
+    before = state(out)
+    r = build_cli(tmp_path)
+    assert r.returncode != 0
+    assert f"{SLUG}.epub" in r.stderr and "Traceback" not in r.stderr
+    assert state(out) == before

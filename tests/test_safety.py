@@ -396,3 +396,12 @@ def test_outputs_are_complete_when_written(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [".bookgen-cache.json", f"{SLUG}.epub", f"{SLUG}.pdf"]
     assert PdfReader(out / f"{SLUG}.pdf").pages
     assert zipfile.ZipFile(out / f"{SLUG}.epub").testzip() is None
+
+
+@pytest.mark.parametrize("href", ["javascript:alert(1)", " JavaScript:alert(1)", "vbscript:x", "data:text/html,x",
+                                  "file:///etc/passwd"])
+def test_the_sanitizer_drops_active_links_even_if_the_loader_let_one_through(href):
+    """The loader refuses these links with their line; the sanitizer drops them as well (defence in depth)."""
+    from bookgen.markdown import clean_fragment
+    out = clean_fragment(f'<p><a href="{href}">x</a> <a href="https://example.org/">y</a></p>')
+    assert "example.org" in out and href.strip().split(":")[0].lower() + ":" not in out.lower()
