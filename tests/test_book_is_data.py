@@ -139,6 +139,12 @@ def test_what_a_killed_build_left_is_cleaned_up_by_the_next(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted([f"{SLUG}.pdf", f"{SLUG}.epub",
                                                             f".{SLUG}.{os.getpid()}.a1b2.pdf.part"])
     assert (out / f"{SLUG}.pdf").read_bytes() == b"%PDF previous"
+    # and a build does this by itself before it writes
+    (out / f".{SLUG}.{os.getpid()}.a1b2.pdf.part").unlink()
+    (out / f".{SLUG}.{dead}.k3j9.epub.part").write_bytes(b"half an EPUB")
+    copy_book(tmp_path)
+    assert build_cli(tmp_path).returncode == 0
+    assert not [p.name for p in out.iterdir() if p.name.endswith((".part", ".old"))]
 
 
 def test_a_write_that_fails_midway_leaves_the_old_files_and_no_temporary_one(tmp_path):
