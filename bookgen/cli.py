@@ -102,6 +102,10 @@ def run() -> int:
     """The command (build.py, `bookgen`, `python -m bookgen`): main(), then no Ctrl-C while the interpreter shuts
     down (the build is over and has said so; a late SIGINT would end it with status -2 after all was written)."""
     import signal
+    # multiprocessing's resource tracker (a process of its own) unlinks the semaphores an interrupted build leaves,
+    # and would say so in a Python warning after the build's own last line: it is taken care of, so not said.
+    # Child interpreters take their -W options from sys.warnoptions.
+    sys.warnoptions.append("ignore:resource_tracker:UserWarning")
     status = main()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     return status
