@@ -44,8 +44,10 @@ def cover_pdf(book, pages: int, bleed: str | None = None) -> bytes:
             "spine_text": sizes["spine"] >= SPINE_TEXT_MIN_IN * INCH,
             "spine_font": round(min(10.0, sizes["spine"] * 0.5), 1)}
     html = render(environment(book.root), "print/cover.html.j2", cover=data)
-    raw = HTML(string=html, base_url=str(book.root), url_fetcher=fetcher_for(book)).write_pdf()
-    with pikepdf.open(io.BytesIO(raw)) as pdf:
+    from .print_edition import PRINT_VARIANT, for_press
+    raw = HTML(string=html, base_url=str(book.root), url_fetcher=fetcher_for(book)).write_pdf(
+        pdf_variant=PRINT_VARIANT)
+    with pikepdf.open(io.BytesIO(for_press(raw))) as pdf:  # PDF/X-4 like the interior: a print shop takes both
         page = pdf.pages[0]
         w, h, b = sizes["width"], sizes["height"], sizes["bleed"]
         page.obj.MediaBox = pikepdf.Array([0, 0, w, h])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 
 def with_blank_last_page(pages: list) -> list:
@@ -38,6 +39,7 @@ def even_pages(data: bytes) -> tuple[bytes, int]:
 # The interior a print-on-demand service takes: PDF/X-4 (PDF 1.6, so the book's OpenType fonts are embedded as
 # they are; PDF/X-1a and X-3 are PDF 1.4 and cannot hold them), with bleed, CMYK/grey colour, no annotations.
 PRINT_VARIANT = "pdf/x-4"
+OUTPUT_PROFILE = Path(__file__).parent / "profiles" / "FOGRA39L.icc"  # CMYK, coated paper (see its README)
 DEFAULT_BLEED = "3mm"  # what KDP (0.125 in), IngramSpark and Lulu ask for, to the nearest millimetre
 
 
@@ -55,13 +57,15 @@ def print_interior(book, bleed: str | None, crop_marks: bool) -> tuple[bytes, in
 
 def for_press(data: bytes) -> bytes:
     """No links or other annotations (a print shop rejects them), colours as CMYK or grey (PDF/X has no
-    device RGB), and the output intent PDF/X requires (the registered FOGRA39 coated-paper condition)."""
+    device RGB), and the output intent PDF/X requires: the registered FOGRA39 coated-paper condition, with its
+    CMYK profile embedded (PDF/X-4 requires the profile itself; bookgen/profiles/README.md says how it was made)."""
     import pikepdf
     with pikepdf.open(io.BytesIO(data)) as pdf:
+        shared: dict = {}
         for page in pdf.pages:
             if "/Annots" in page.obj:
                 del page.obj["/Annots"]
-            _press_colours(pdf, page)
+            _press_colours(pdf, page, shared)
         for key in ("/AcroForm", "/OpenAction"):
             if key in pdf.Root:
                 del pdf.Root[key]
@@ -69,11 +73,25 @@ def for_press(data: bytes) -> bytes:
             Type=pikepdf.Name.OutputIntent, S=pikepdf.Name.GTS_PDFX,
             OutputConditionIdentifier=pikepdf.String("FOGRA39"), RegistryName=pikepdf.String("http://www.color.org"),
             OutputCondition=pikepdf.String("Offset printing, coated paper (ISO 12647-2:2004)"),
-            Info=pikepdf.String("Coated FOGRA39 (ISO 12647-2:2004)"))])
-        pdf.docinfo["/Trapped"] = pikepdf.Name.False_
+            Info=pikepdf.String("Coated FOGRA39 (ISO 12647-2:2004)"),
+            DestOutputProfile=pdf.make_stream(OUTPUT_PROFILE.read_bytes(), N=4))])
+        pdf.docinfo["/Trapped"] = pikepdf.Name("/False")  # (pikepdf.Name.False_ would write /False_)
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True)
         return out.getvalue()
+
+
+def _managed_rgb(pdf, image, shared: dict) -> None:
+    """An RGB picture as sRGB (ICCBased), which a PDF/X-4 colour-manages to the output intent; device RGB, which
+    it forbids beside a CMYK intent, would leave the printer to guess the colours."""
+    import pikepdf
+    if image.get("/Subtype") != "/Image" or image.get("/ColorSpace") != pikepdf.Name.DeviceRGB:
+        return
+    if "srgb" not in shared:  # one profile for every picture
+        from PIL import ImageCms
+        icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        shared["srgb"] = pikepdf.Array([pikepdf.Name.ICCBased, pdf.make_stream(icc, N=3)])
+    image.ColorSpace = shared["srgb"]
 
 
 def _cmyk(r: float, g: float, b: float) -> list:
@@ -86,13 +104,17 @@ def _cmyk(r: float, g: float, b: float) -> list:
     return [round((1 - x - k) / (1 - k), 4) for x in (r, g, b)] + [round(k, 4)]
 
 
-def _press_colours(pdf, page):
+def _press_colours(pdf, page, shared: dict):
     import pikepdf
     streams = [page]
     resources = page.obj.get("/Resources", {})
     for xobject in dict(resources.get("/XObject", {})).values():
         if xobject.get("/Subtype") == "/Form":
             streams.append(xobject)
+            inner = xobject.get("/Resources", {})
+            for image in dict(inner.get("/XObject", {})).values():
+                _managed_rgb(pdf, image, shared)
+        _managed_rgb(pdf, xobject, shared)
     for target in streams:
         ops = pikepdf.parse_content_stream(target)
         changed = []

@@ -81,7 +81,7 @@ def test_ctrl_c_at_any_stage_stops_promptly_and_keeps_the_old_files(tmp_path, de
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
-        assert "Traceback" not in stderr
+        assert "Traceback" not in stderr, stderr
         last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
         if proc.returncode == 130 and last == "build interrupted; nothing was written":
             assert state(out) == before

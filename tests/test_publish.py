@@ -183,6 +183,7 @@ def test_print_interior_is_pdfx_with_bleed_and_no_links(press_build):
             assert xmp.get("pdfxid:GTS_PDFXVersion") == "PDF/X-4"
         intent = pdf.Root.OutputIntents[0]
         assert intent.S == "/GTS_PDFX" and str(intent.OutputConditionIdentifier) == "FOGRA39"
+        check_pdfx4(pdf)
         for page in pdf.pages:
             b = boxes(page.obj)
             left, bottom, right, top = b["/TrimBox"]
@@ -199,11 +200,39 @@ def test_print_interior_is_pdfx_with_bleed_and_no_links(press_build):
         assert "/StructTreeRoot" in screen.Root
 
 
+def check_pdfx4(pdf) -> None:
+    """What a preflight checks first in a PDF/X-4 (ISO 15930-7): an output intent with its CMYK printer profile
+    embedded, a title, the trapped key, a file identifier, no encryption, and boxes nested media > bleed > trim."""
+    import io
+
+    import pikepdf
+    from PIL import ImageCms
+    intent = pdf.Root.OutputIntents[0]
+    profile = intent.DestOutputProfile
+    assert int(profile.N) == 4
+    icc = profile.read_bytes()
+    assert icc[12:16] == b"prtr" and icc[16:20] == b"CMYK" and icc[36:40] == b"acsp"  # an output profile, CMYK
+    assert int.from_bytes(icc[0:4], "big") == len(icc)
+    assert "FOGRA39" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+    assert str(pdf.docinfo.get("/Trapped")) in ("/True", "/False")
+    assert not pdf.is_encrypted and len(pdf.trailer.ID) == 2
+    pictures = [o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image"]
+    assert all(p.get("/ColorSpace") != pikepdf.Name.DeviceRGB for p in pictures)  # colour-managed, never device RGB
+    with pdf.open_metadata() as xmp:
+        assert xmp.get("dc:title")
+    for page in pdf.pages:
+        b = boxes(page.obj)
+        media, bleed, trim = b["/MediaBox"], b.get("/BleedBox", b["/MediaBox"]), b["/TrimBox"]
+        assert media[0] <= bleed[0] <= trim[0] and media[1] <= bleed[1] <= trim[1]
+        assert trim[2] <= bleed[2] <= media[2] and trim[3] <= bleed[3] <= media[3]
+
+
 def test_cover_is_back_spine_and_front_with_bleed(press_build):
     import pikepdf
     with pikepdf.open(press_build.outputs["print"]) as interior:
         pages = len(interior.pages)
     with pikepdf.open(press_build.outputs["cover"]) as pdf:
+        check_pdfx4(pdf)
         assert len(pdf.pages) == 1
         b = boxes(pdf.pages[0].obj)
     spine = pages * CREAM_PAGE_IN * 72  # paper = "cream" in the fixture
