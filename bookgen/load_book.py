@@ -464,6 +464,9 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
             problems.error(path, "chapter is empty", offset + 1, "write some text, or remove it from chapters")
         removed_html += [(what, path, line) for what, line in p.removed]
         unwrapped_html += [(what, path, line) for what, line in p.unwrapped]
+        for depth, line in p.too_deep:
+            problems.error(path, f"raw HTML nested {depth} elements deep: the build reads at most "
+                           f"{mdown.PARSER_DEPTH} levels", line, "write it in Markdown, or with fewer nested elements")
         for src, alt, line in p.remote_images:
             if not alt.strip():
                 problems.error(path, f"image '{src}' has no alt text", line,

@@ -130,6 +130,7 @@ class Parsed:
     removed: list = field(default_factory=list)  # (what, line): raw HTML the build removes
     unwrapped: list = field(default_factory=list)  # (element, line): raw HTML elements dropped, text kept
     remote_images: list = field(default_factory=list)  # (src, alt, line): printed as their alt text
+    too_deep: list = field(default_factory=list)  # (depth, line): raw HTML deeper than the parser reads
     notes_count: int = 0
 
 
@@ -144,6 +145,11 @@ def raw_tags(html: str):
 
 
 def _raw_html(parsed, html: str, line):
+    depth = html_depth(html)
+    if depth > PARSER_DEPTH:
+        parsed.too_deep.append((depth, line))
+    elif depth > MAX_HTML_DEPTH:
+        parsed.unwrapped.append((f"nested more than {MAX_HTML_DEPTH} elements deep", line))
     for tag, attrs in raw_tags(html):
         if tag in DROP_ELEMENTS:
             parsed.removed.append((f"<{tag}>", line))
@@ -291,6 +297,37 @@ def safe_url(url: str) -> bool:
 NO_TEXT_CONTAINERS = {"figure", "ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr"}
 
 
+# Raw HTML nested deeper than this is unwrapped (its text kept): WeasyPrint lays boxes out recursively, and a
+# document about 200 elements deep ends in a RecursionError; e-readers have limits of their own.
+MAX_HTML_DEPTH = 64
+PARSER_DEPTH = 250  # libxml2 stops reading at 256 levels (and drops the text below): deeper is an error
+_ANY_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*?)?(/?)>")
+
+
+def html_depth(html: str) -> int:
+    """How deep the elements of raw HTML nest (an estimate from its tags, before any parsing)."""
+    depth = deepest = 0
+    for m in _ANY_TAG.finditer(html):
+        if m.group(1):
+            depth = max(0, depth - 1)
+        elif not m.group(3) and m.group(2).lower() not in VOID:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def _flatten_deep(root) -> None:
+    """Unwrap every element nested more than MAX_HTML_DEPTH deep below `root`, keeping its text."""
+    stack = [(root, 0)]
+    while stack:  # not recursive: the tree may be deeper than Python's recursion limit
+        el, depth = stack.pop()
+        for child in list(el):
+            if isinstance(child.tag, str):
+                stack.append((child, depth + 1))
+        if depth > MAX_HTML_DEPTH and el.getparent() is not None:
+            el.drop_tag()
+
+
 def clean_fragment(html: str) -> str:
     """Parse markup leniently, drop active content, and write it back as well-formed XHTML-compatible markup.
 
@@ -300,6 +337,7 @@ def clean_fragment(html: str) -> str:
     if not html.strip():
         return ""
     root = lxml_html.fragment_fromstring(html, create_parent="div")
+    _flatten_deep(root)
     for el in list(root.iter()):
         if el.getparent() is None and el is not root:
             continue  # inside a tree already dropped

@@ -4,6 +4,7 @@ long title gives a file name the system accepts, and the bleed is bounded."""
 from __future__ import annotations
 
 import os
+import subprocess
 import zipfile
 
 import pytest
@@ -160,3 +161,32 @@ def test_a_write_that_fails_midway_leaves_the_old_files_and_no_temporary_one(tmp
     assert r.returncode != 0
     assert f"{SLUG}.epub" in r.stderr and "Traceback" not in r.stderr
     assert state(out) == before
+
+
+def test_raw_html_200_deep_keeps_its_text_and_warns(tmp_path):
+    """WeasyPrint crashed with a RecursionError on this; now the elements below 64 levels are unwrapped."""
+    book = copy_book(tmp_path)
+    append(book / "chapters" / "one.md", "\n\n" + "<div>" * 200 + "Deep words survive." + "</div>" * 200 + "\n")
+    r = build_cli(tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "one.md:" in r.stderr and "raw HTML nested more than 64 elements deep is not kept (its text is)" in r.stderr
+    pdf = subprocess.run(["pdftotext", str(tmp_path / "dist" / f"{SLUG}.pdf"), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "Deep words survive." in pdf
+    with zipfile.ZipFile(tmp_path / "dist" / f"{SLUG}.epub") as z:
+        assert "Deep words survive." in z.read("EPUB/one.xhtml").decode("utf-8")
+    report = epubcheck(tmp_path / "dist" / f"{SLUG}.epub")
+    assert report["errors"] == [], report["errors"]
+
+
+def test_raw_html_deeper_than_the_parser_reads_is_an_error_with_its_line(tmp_path):
+    book = copy_book(tmp_path)
+    chapter = book / "chapters" / "one.md"
+    lines = chapter.read_text(encoding="utf-8").count("\n")
+    append(chapter, "\n\n" + "<div>" * 1000 + "Too deep." + "</div>" * 1000 + "\n")
+    before = old_outputs(tmp_path / "dist")
+    r = build_cli(tmp_path)
+    assert r.returncode == 1
+    assert (f"book/chapters/one.md:{lines + 3}: raw HTML nested 1000 elements deep: the build reads at most 250 "
+            "levels") in r.stderr
+    assert state(tmp_path / "dist") == before
