@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from . import lenient
+from . import lenient, limits
 from . import markdown as mdown
 from .direction import book_direction
 from .errors import BookError, Problem, Problems
@@ -326,6 +326,12 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         listed.append(path)
         sources.append(path)
         broken.add(path)  # until it has been read
+        nbytes, most = path.stat().st_size, limits.chapter_bytes()
+        if nbytes > most:  # a 50 MB chapter ran for 5 minutes at 2.9 GB
+            problems.error(path, f"chapter is {nbytes / 1e6:.1f} MB, more than the {most / 1e6:g} MB the build reads "
+                           "in one chapter", None, f"split it into several chapters, or set {limits.CHAPTER_MB_VAR} "
+                           "to allow more")
+            continue
         try:
             ctext = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as e:
@@ -826,12 +832,21 @@ def check_image(root, path, src, alt, line, problems) -> Image | None:
         from PIL import Image as PILImage
         try:
             with PILImage.open(target) as im:
+                width, height = im.size
                 im.verify()
                 # the media type is the file's, whatever its name says (a .jpg that is a PNG)
                 media_type = IMAGE_FORMATS.get(im.format, media_type)
+        except PILImage.DecompressionBombError:
+            width = height = 10 ** 6  # Pillow's own limit: reported below with the build's
         except Exception:
             problems.error(path, f"image '{src}' is not a readable {media_type.split('/')[1].upper()} file", line,
                            "re-export the image")
+            return None
+        limit = limits.image_pixels()
+        if width * height > limit:  # a 12000 x 12000 PNG took 1.2 GB to lay out, without a word
+            problems.error(path, f"image '{src}' is {width} x {height} pixels, more than the {limit:,} the build "
+                           "takes", line, "scale it down (300 pixels per inch of print is plenty), or set "
+                           f"{limits.IMAGE_PIXELS_VAR} to allow more")
             return None
     href = target.relative_to(root.resolve()).as_posix()
     return Image(target, href, media_type)

@@ -190,3 +190,32 @@ def test_raw_html_deeper_than_the_parser_reads_is_an_error_with_its_line(tmp_pat
     assert (f"book/chapters/one.md:{lines + 3}: raw HTML nested 1000 elements deep: the build reads at most 250 "
             "levels") in r.stderr
     assert state(tmp_path / "dist") == before
+
+
+def test_a_chapter_larger_than_the_limit_is_refused_with_how_to_lift_it(tmp_path, monkeypatch):
+    book = copy_book(tmp_path)
+    chapter = book / "chapters" / "two.md"
+    paragraph = "A line of a very long chapter, repeated to make it large.\n\n"
+    append(chapter, paragraph * (11_000_000 // len(paragraph)))  # 11 MB
+    before = old_outputs(tmp_path / "dist")
+    r = build_cli(tmp_path)
+    assert r.returncode == 1
+    assert "book/chapters/two.md: chapter is 11.0 MB, more than the 10 MB the build reads in one chapter (hint: " \
+           "split it into several chapters, or set BOOKGEN_MAX_CHAPTER_MB to allow more)" in r.stderr
+    assert state(tmp_path / "dist") == before
+    monkeypatch.setenv("BOOKGEN_MAX_CHAPTER_MB", "0.5")
+    r = build_cli(tmp_path)
+    assert "more than the 0.5 MB the build reads" in r.stderr
+
+
+def test_a_picture_of_too_many_pixels_is_refused_before_it_is_laid_out(tmp_path, monkeypatch):
+    book = copy_book(tmp_path)
+    Image.new("L", (7000, 7000), 200).save(book / "images" / "huge.png")  # 49 million pixels
+    append(book / "chapters" / "one.md", "\n![A very large grey picture](../images/huge.png)\n")
+    r = build_cli(tmp_path)
+    assert r.returncode == 1
+    assert "image '../images/huge.png' is 7000 x 7000 pixels, more than the 40,000,000 the build takes" in r.stderr
+    assert "BOOKGEN_MAX_IMAGE_PIXELS" in r.stderr
+    monkeypatch.setenv("BOOKGEN_MAX_IMAGE_PIXELS", "50000000")
+    r = build_cli(tmp_path, "--format", "epub")
+    assert r.returncode == 0, r.stderr

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import re
-import zipfile
 
 import pytest
 from pypdf import PdfReader
 
-from conftest import (DEFAULT_BOOK, LARGER_BOOK, NS, ROOT, SEED, Epub, epubcheck, normalize, pdf_pages_text,
+from conftest import (DEFAULT_BOOK, NS, ROOT, SEED, Epub, epubcheck, normalize, pdf_pages_text,
                       run_cli)
 
 TITLE = "Understanding the 1941 Pact of Neutrality"

@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from conftest import DEFAULT_BOOK, FIXTURES, build_into, run_cli
+from conftest import FIXTURES, build_into, run_cli
 
 PUBLISH_BOOK = FIXTURES / "publish"
 NATURAL_SPACE_EM = 0.25  # Linux Libertine O's space glyph: 500/2000 units (its hmtx table)
