@@ -38,8 +38,10 @@ def watch(options, build_once, level: int = 1) -> int:
     changes_seen = watch_changes(*paths, watch_filter=BookFilter(), raise_interrupt=True, yield_on_timeout=True,
                                  rust_timeout=500)
     try:
-        build_once()
+        # The watcher starts first, so that a file saved during the first build is seen (it was lost when the
+        # watcher started after it); the first next() returns once it runs (within rust_timeout).
         first = next(changes_seen)
+        build_once()
         print(f"watching {', '.join(str(p) for p in paths)} for changes (Ctrl-C to stop)", flush=True)
         for changes in itertools.chain([first], changes_seen):
             if not changes:

@@ -118,6 +118,10 @@ MUTATIONS = [
     Mutation("the join's glyph check does nothing", "bookgen/join_pdf.py",
              "    from .pdf_glyphs import Unreadable, face, font_at, font_table, raw_contents, shown\n",
              "    return\n", ("tests/test_glyphs.py", "-k", "wrongly_merged")),
+    Mutation("--watch starts watching after the first build", "bookgen/watch.py",
+             "        first = next(changes_seen)\n        build_once()\n",
+             "        build_once()\n        first = next(changes_seen)\n",
+             ("tests/test_watch.py", "-k", "first_build")),
     Mutation("a killed build's files are not put back", "bookgen/build.py",
              "    recover_interrupted(out_dir, slug)\n", "", ("tests/test_book_is_data.py", "-k", "killed")),
 ]

@@ -110,6 +110,28 @@ def test_watch_rebuilds_on_change_survives_errors_and_stops_cleanly(tmp_path):
     assert sorted(p.name for p in (tmp_path / "dist").iterdir() if not p.name.startswith(".")) == [f"{SLUG}.epub", f"{SLUG}.pdf"]
 
 
+def test_a_save_during_the_first_build_and_an_output_folder_inside_the_book(tmp_path):
+    """A chapter saved while the first build runs (after the book was read) is built again; the output folder
+    is inside the book, and only the book's own edits count (not the files the build writes there)."""
+    book = copy_book(tmp_path)
+    epub = book / "dist" / f"{SLUG}.epub"
+    w = Watcher(tmp_path, "--book", "book", "--out", "book/dist", "--verbose")
+    try:
+        w.until(lambda l: l.lstrip().startswith("read"))  # the first build has read the book
+        append(book / "chapters" / "two.md", "\nSaved while the first build ran.\n")
+        w.until(lambda l: "built in" in l)
+        got = w.until(lambda l: "built in" in l)  # a second build, for the save
+        assert any(l.endswith("changed: book/chapters/two.md") for l in got), got
+        assert not any("changed: book/dist" in l for l in got), got
+        assert "Saved while the first build ran." in " ".join(Epub(epub).text("two.xhtml").split())
+        append(book / "chapters" / "one.md", "\nAn edit with the output folder inside the book.\n")
+        got = w.until(lambda l: "built in" in l)
+        assert any(l.endswith("changed: book/chapters/one.md") for l in got), got
+        assert "An edit with the output folder inside the book." in " ".join(Epub(epub).text("one.xhtml").split())
+    finally:
+        w.stop()
+
+
 def test_watch_a_missing_book_is_an_error(tmp_path):
     r = run_cli("--watch", "--book", "nowhere", cwd=tmp_path)
     assert r.returncode == 1
