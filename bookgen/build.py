@@ -74,7 +74,9 @@ def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage,
                 raise BookError(Problem(None, str(e), None, "a book may use only files inside its folder; "
                                         "check the templates and stylesheets")) from None
             raise
-        cache.store(options.out, keys, result.outputs, result.pages, result.warnings)
+        failed = cache.store(options.out, keys, result.outputs, result.pages, result.warnings)
+        if failed:
+            result.warnings.append(Problem(None, failed, None, "remove what is in its way", warning=True))
     if options.check:
         from .check import check_outputs
         progress("check")

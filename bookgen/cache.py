@@ -140,7 +140,9 @@ def read_record(out: Path) -> dict:
 
 def lookup(out: Path, keys: dict) -> dict | None:
     """The recorded outputs {fmt: entry} when every format's key matches and its file is there, unchanged."""
-    record = read_record(out).get("formats", {})
+    record = read_record(out).get("formats")
+    if not isinstance(record, dict):  # a damaged record is no record
+        return None
     found = {}
     for fmt, key in keys.items():
         entry = record.get(fmt)
@@ -158,7 +160,10 @@ def store(out: Path, keys: dict, outputs: dict, pages: int, warnings=()):
     The build's warnings are kept too, so that a rebuild with nothing changed still shows them."""
     out = Path(out)
     record = read_record(out)
-    formats = record.get("formats", {}) if record else {}
+    formats = record.get("formats") if record else {}
+    if not isinstance(formats, dict):
+        formats = {}
+    formats = {fmt: entry for fmt, entry in formats.items() if isinstance(entry, dict)}
     for fmt, key in keys.items():
         path = Path(outputs[fmt])
         formats[fmt] = {"key": key, "file": path.name, "sha256": _file_sha(path), "pages": pages,
@@ -166,8 +171,15 @@ def store(out: Path, keys: dict, outputs: dict, pages: int, warnings=()):
                                      for w in warnings]}
     data = json.dumps({"version": VERSION, "formats": formats}, indent=1, sort_keys=True)
     tmp = out / (CACHE_NAME + ".part")
-    tmp.write_text(data, encoding="utf-8")
-    os.replace(tmp, out / CACHE_NAME)
+    try:
+        tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, out / CACHE_NAME)
+    except OSError as e:  # the outputs are written: only the next build's shortcut is lost
+        if tmp.is_file():
+            tmp.unlink()
+        return f"{out / CACHE_NAME}: the no-change record cannot be written ({e.strerror or e}): the next build " \
+               "will lay the book out again"
+    return None
 
 
 

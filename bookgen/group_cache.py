@@ -42,12 +42,14 @@ class GroupCache:
         if not self.read:
             return None
         try:
-            data = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            data = _opened(json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8")), key)
+            if data is None:
+                return None
             if "pdf_sha256" in data:
                 data["pdf"] = (self.folder / f"{key}.pdf").read_bytes()
                 if hashlib.sha256(data["pdf"]).hexdigest() != data.pop("pdf_sha256"):
                     return None
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):
             return None
         self.used.add(key)
         return data
@@ -70,7 +72,7 @@ class GroupCache:
                     pdf = data.pop("pdf")
                     data["pdf_sha256"] = hashlib.sha256(pdf).hexdigest()
                     _write(self.folder / f"{key}.pdf", pdf)
-                _write(self.folder / f"{key}.json", json.dumps(data, default=_plain).encode("utf-8"))
+                _write(self.folder / f"{key}.json", _sealed(data, key))
         except OSError:
             return  # a cache that cannot be written only makes the next build slower
         self.pending.clear()
@@ -86,6 +88,24 @@ class GroupCache:
                     path.unlink()
                 except OSError:
                     pass
+
+
+def _sealed(data: dict, key: str) -> bytes:
+    """An entry as written: its data, the key it is for and a digest of both. A record damaged, edited or put
+    under another entry's name (two swapped) no longer matches, and is laid out again rather than believed."""
+    body = json.loads(json.dumps(data, default=_plain))
+    digest = hashlib.sha256(json.dumps([key, body], sort_keys=True).encode("utf-8")).hexdigest()
+    return json.dumps({"key": key, "sha256": digest, "data": body}).encode("utf-8")
+
+
+def _opened(entry, key: str) -> dict | None:
+    """The data of a sealed entry (see _sealed) if it is whole and is the entry for `key`, else None."""
+    if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("data"), dict):
+        return None
+    if hashlib.sha256(json.dumps([key, entry["data"]], sort_keys=True).encode("utf-8")).hexdigest() \
+            != entry.get("sha256"):
+        return None
+    return entry["data"]
 
 
 def _plain(value):

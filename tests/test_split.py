@@ -3,6 +3,7 @@ one PDF (bookgen/join_pdf.py): the same pages as the book laid out as one docume
 again only the groups an edit changed."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import zipfile
@@ -264,3 +265,56 @@ def test_a_book_template_change_lays_out_the_groups_again(tmp_path, one_chapter_
                for page in pdftotext_pages(again.outputs["pdf"])) == 6  # every chapter's opening
     fresh = build_into(book, tmp_path / "fresh", jobs=1, force=True)
     assert again.outputs["pdf"].read_bytes() == fresh.outputs["pdf"].read_bytes()
+
+
+def test_damaged_or_swapped_group_entries_are_laid_out_again(tmp_path, one_chapter_a_group):
+    """The chapter groups' cache (dist/.bookgen-cache/) damaged every way a disk, a sync tool or a hand can: two
+    entries swapped, one truncated, one of the wrong shape, one a folder. The build never fails for it, never
+    prints another group's pages, and gives what a fresh build gives."""
+    book = tmp_path / "book"
+    shutil.copytree(LARGER_BOOK, book)
+    out = tmp_path / "dist"
+    build_into(book, out, jobs=1)
+    entries = sorted((out / ".bookgen-cache").glob("*.json"))
+    assert len(entries) >= 6
+    a, b = entries[0], entries[1]
+    a_text, b_text = a.read_bytes(), b.read_bytes()
+    a.write_bytes(b_text)  # swapped
+    b.write_bytes(a_text)
+    entries[2].write_bytes(entries[2].read_bytes()[:40])  # truncated
+    entries[3].write_text("[1, 2]", encoding="utf-8")  # valid JSON, wrong shape
+    entry = json.loads(entries[4].read_text(encoding="utf-8"))
+    entry["data"] = {k: "x" for k in entry["data"]}  # every field of the wrong type
+    entries[4].write_text(json.dumps(entry), encoding="utf-8")
+    entries[5].unlink()
+    entries[5].mkdir()  # a folder where an entry was
+    chapter = book / "chapters" / "glossary.md"
+    edit(chapter, "\n\n", "\n\nA sentence added after the cache was damaged.\n\n")  # a rebuild that reads the cache
+    again = build_into(book, out, jobs=1)
+    fresh = build_into(book, tmp_path / "fresh", jobs=1, force=True)
+    assert again.outputs["pdf"].read_bytes() == fresh.outputs["pdf"].read_bytes()
+    assert again.outputs["epub"].read_bytes() == fresh.outputs["epub"].read_bytes()
+
+
+@pytest.mark.parametrize("record", ["[1, 2]", "null", '"text"', '{"version": 1, "formats": [1]}',
+                                    '{"version": 1, "formats": {"pdf": 7, "epub": [1]}}',
+                                    '{"version": 1, "formats": {"pdf": {"file": 5, "key": [1], "sha256": null}}}'])
+def test_a_damaged_no_change_record_is_ignored(tmp_path, record):
+    book = tmp_path / "book"
+    shutil.copytree(FIXTURES / "tiny", book)
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / ".bookgen-cache.json").write_text(record, encoding="utf-8")
+    result = build_into(book, out)
+    assert not result.cached and result.outputs["pdf"].stat().st_size > 1000
+    assert build_into(book, out).cached  # and the record is whole again
+
+
+def test_a_record_that_cannot_be_written_is_a_warning_not_a_failure(tmp_path):
+    book = tmp_path / "book"
+    shutil.copytree(FIXTURES / "tiny", book)
+    out = tmp_path / "dist"
+    (out / ".bookgen-cache.json").mkdir(parents=True)  # in the way
+    result = build_into(book, out)
+    assert result.outputs["pdf"].is_file() and result.outputs["epub"].is_file()
+    assert any("the no-change record cannot be written" in str(w) for w in result.warnings), result.warnings
