@@ -41,6 +41,7 @@ class BuildResult:
     checks: list = field(default_factory=list)  # check.CheckResult, when options.check
     cached: bool = False  # nothing changed: the outputs of the last build were kept
     layout: dict = field(default_factory=dict)  # how the print edition was laid out (chapter groups or one document)
+    reads: list = field(default_factory=list)  # the book's files the build read (for the no-change record)
 
 
 def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage, seconds, detail: None) -> BuildResult:
@@ -74,7 +75,8 @@ def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage,
                 raise BookError(Problem(None, str(e), None, "a book may use only files inside its folder; "
                                         "check the templates and stylesheets")) from None
             raise
-        failed = cache.store(options.out, keys, result.outputs, result.pages, result.warnings)
+        failed = cache.store(options.out, keys, result.outputs, result.pages, result.warnings, result.reads,
+                             Path(options.book))
         if failed:
             result.warnings.append(Problem(None, failed, None, "remove what is in its way", warning=True))
     if options.check:
@@ -115,6 +117,9 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     book, css_warnings = timed("read", read, detail=lambda v: describe(v[0]))
     result.warnings.extend(book.warnings)
     result.warnings.extend(css_warnings)
+    from .book_files import own_files
+    result.reads = [*book.sources, *own_files(book.root, "styles", "*.css"),
+                    *own_files(book.root, "templates", "**/*.j2")]
     if options.strict and css_warnings:
         raise BookError(book.warnings + tuple(css_warnings))
     cover = None

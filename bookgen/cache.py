@@ -2,10 +2,13 @@
 
 The key of each output format is a SHA-256 over everything the build reads: every file of the book folder
 (chapters, `book.toml`, images, the book's own templates and styles), the project's `templates/` and `styles/`,
-the code (`bookgen/*.py`) and the libraries it uses (where each is installed and when), the options that change that format, and the environment that does
+the code (`bookgen/*.py`) and the libraries it uses (where each is installed and when), the font files
+fontconfig may pick from (names, sizes, times), the options that change that format, and the environment that does
 (SOURCE_DATE_EPOCH; without it, the newest modification time of the book's files, which the build writes into
 the outputs as their date). The record lives in the output folder (`.bookgen-cache.json`) beside the outputs,
-with the SHA-256 of each output as written: a missing or changed output is rebuilt.
+with the SHA-256 of each output as written: a missing or changed output is rebuilt. It also keeps the SHA-256 of
+each file the build read that the folder walk leaves out (a listed chapter with a hidden name, in a skipped
+folder or named like an editor's backup): what was read is checked, not only what the walk finds.
 
 This module imports only the standard library: deciding that nothing changed must not load WeasyPrint.
 """
@@ -85,7 +88,29 @@ def inputs_digest(book: Path, out: Path, project: Path = PROJECT, skip_suffixes:
     h.update(b"[libraries]\0")
     for name in LIBRARIES:
         h.update(_library_stamp(name).encode("utf-8", "surrogateescape") + b"\0")
+    _hash_fonts(h)
     return {"inputs": h.hexdigest(), "newest": int(newest)}
+
+
+def font_folders() -> list[Path]:
+    """Where fontconfig finds fonts on a Debian-like system: the system's, the site's and the user's."""
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), data_home / "fonts", Path.home() / ".fonts"]
+
+
+def _hash_fonts(h) -> None:
+    """Every font file's name, size and time: a font added to the user's folder, removed or replaced changes which
+    face prints a character, so the outputs (about 300 files here: 2 ms, no contents read)."""
+    h.update(b"[fonts]\0")
+    for folder in font_folders():
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            for name in sorted(filenames):
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                h.update(f"{dirpath}/{name}:{st.st_size}:{st.st_mtime_ns}\0".encode("utf-8", "surrogateescape"))
 
 
 def _library_stamp(name: str) -> str:
@@ -139,9 +164,14 @@ def read_record(out: Path) -> dict:
 
 
 def lookup(out: Path, keys: dict) -> dict | None:
-    """The recorded outputs {fmt: entry} when every format's key matches and its file is there, unchanged."""
-    record = read_record(out).get("formats")
+    """The recorded outputs {fmt: entry} when every format's key matches and its file is there, unchanged, and
+    every file the last build read beyond the folder walk (a hidden chapter...) is as it was."""
+    whole = read_record(out)
+    record = whole.get("formats")
     if not isinstance(record, dict):  # a damaged record is no record
+        return None
+    reads = whole.get("reads", {})
+    if not isinstance(reads, dict) or any(_file_sha(Path(path)) != sha for path, sha in reads.items()):
         return None
     found = {}
     for fmt, key in keys.items():
@@ -155,10 +185,13 @@ def lookup(out: Path, keys: dict) -> dict | None:
     return found
 
 
-def store(out: Path, keys: dict, outputs: dict, pages: int, warnings=()):
+def store(out: Path, keys: dict, outputs: dict, pages: int, warnings=(), reads=(), book: Path | None = None):
     """Record the outputs just written (other formats' entries stay, keyed on what made them).
-    The build's warnings are kept too, so that a rebuild with nothing changed still shows them."""
+    The build's warnings are kept too, so that a rebuild with nothing changed still shows them; and `reads`, the
+    files the build read, where the folder walk of the key does not see them (hidden names, skipped folders)."""
     out = Path(out)
+    walked = set(_files(Path(book), exclude=(out,))) if book is not None else set()
+    extra = {str(Path(p).resolve()): _file_sha(Path(p)) for p in reads if Path(p) not in walked}
     record = read_record(out)
     formats = record.get("formats") if record else {}
     if not isinstance(formats, dict):
@@ -169,7 +202,7 @@ def store(out: Path, keys: dict, outputs: dict, pages: int, warnings=()):
         formats[fmt] = {"key": key, "file": path.name, "sha256": _file_sha(path), "pages": pages,
                         "warnings": [[str(w.path) if w.path is not None else None, w.message, w.line, w.hint]
                                      for w in warnings]}
-    data = json.dumps({"version": VERSION, "formats": formats}, indent=1, sort_keys=True)
+    data = json.dumps({"version": VERSION, "formats": formats, "reads": extra}, indent=1, sort_keys=True)
     tmp = out / (CACHE_NAME + ".part")
     try:
         tmp.write_text(data, encoding="utf-8")

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -194,3 +195,35 @@ def test_import_and_help_load_no_heavy_library():
                        env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", [".intro.md", "node_modules/intro.md", "intro.md~"])
+def test_a_chapter_the_folder_walk_skips_is_still_in_the_key(book, tmp_path, name):
+    """A listed chapter with a hidden name, inside a skipped folder or named like an editor's backup: the build
+    reads it, so an edit to it rebuilds (the record keeps what the build read, not only what the walk sees)."""
+    chapter = book / "chapters" / name
+    chapter.parent.mkdir(parents=True, exist_ok=True)
+    chapter.write_text("---\ntitle: An Introduction\n---\n\nThe first version of the text.\n", encoding="utf-8")
+    toml = book / "book.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'chapters = ["chapters/one.md"]', f'chapters = ["chapters/{name}", "chapters/one.md"]'), encoding="utf-8")
+    out = tmp_path / "dist"
+    build_into(book, out, formats=("epub",))
+    assert build_into(book, out, formats=("epub",)).cached
+    chapter.write_text(chapter.read_text(encoding="utf-8").replace("first", "second"), encoding="utf-8")
+    again = build_into(book, out, formats=("epub",))
+    assert not again.cached
+    import zipfile
+    with zipfile.ZipFile(again.outputs["epub"]) as z:
+        text = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xhtml"))
+    assert "The second version of the text." in " ".join(text.split())
+
+
+def test_a_font_added_to_the_users_folder_changes_the_key(book, tmp_path, monkeypatch):
+    from bookgen import cache
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    (tmp_path / "data" / "fonts").mkdir(parents=True)
+    before = cache.keys_for(options(book, tmp_path / "dist"))
+    shutil.copy(next(p for p in sorted(Path("/usr/share/fonts").rglob("*.ttf"))),
+                tmp_path / "data" / "fonts" / "Added.ttf")
+    assert cache.keys_for(options(book, tmp_path / "dist")) != before
