@@ -620,7 +620,6 @@ def mdown_rel(root: Path, path: Path) -> str:
         return str(path)
 
 
-_CSS_URL = re.compile(r"""@import\s+(?:url\(\s*)?["']?([^"')\s;]+)|url\(\s*["']?([^"')\s]+)""", re.I)
 
 
 COVER_PIXELS = 40_000_000  # stores ask for about 1600 x 2560 (4 million); this allows 10x that
@@ -651,25 +650,48 @@ def cover_problem(path: Path):
 
 
 def check_book_files(root: Path, problems: Problems):
-    """The book's own templates and stylesheets: no symlink out of the book; every url() in a stylesheet
-    names a file inside the book (the PDF's URL fetcher refuses the rest, but here it gets a line number)."""
+    """The book's own templates and stylesheets: no symlink out of the book; every url() and @import in a
+    stylesheet, at any depth of styles/, names a file inside the book (the PDF's URL fetcher refuses the rest, but
+    in a layout process and without a line: here it gets one). CSS is read by tinycss2, so that an escaped
+    `u\\72l(...)` is the url() it is."""
     from .book_files import check_folders, own_files
     check_folders(root, problems)
-    for css in own_files(root, "styles", "*.css"):
+    for css in own_files(root, "styles", "**/*.css"):
         try:
             text = css.read_text(encoding="utf-8-sig")
         except (UnicodeDecodeError, OSError) as e:
             problems.error(css, f"cannot be read as UTF-8 text ({e})", None, "save the stylesheet as UTF-8")
             continue
-        text_no_comments = re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
-        for m in _CSS_URL.finditer(text_no_comments):
-            url = m.group(1) or m.group(2)
-            line = text.count("\n", 0, m.start()) + 1
+        for url, line in css_urls(text):
             if url.startswith(("data:", "#")):
                 continue
             target = safe_path(root, css.parent, url, css, line, problems, what="stylesheet url")
             if target is not None and not target.is_file():
                 problems.error(css, f"url '{url}' not found", line, "check the path, relative to the stylesheet")
+
+
+def css_urls(text: str) -> list[tuple[str, int]]:
+    """(url, line) of every url() and @import of a stylesheet, as a CSS parser reads them."""
+    import tinycss2
+    found: list = []
+
+    def walk(tokens):
+        for t in tokens or ():
+            if t.type == "url":
+                found.append((t.value, t.source_line))
+            elif t.type == "function":
+                if t.lower_name == "url":
+                    found.extend((a.value, t.source_line) for a in t.arguments if a.type == "string")
+                walk(t.arguments)
+            elif t.type in ("() block", "[] block", "{} block"):
+                walk(t.content)
+    for rule in tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True):
+        if rule.type == "at-rule" and rule.lower_at_keyword == "import":
+            found.extend((t.value, rule.source_line) for t in rule.prelude if t.type == "string")
+        if rule.type in ("at-rule", "qualified-rule"):
+            walk(rule.prelude)
+            walk(rule.content)
+    return found
 
 
 def _plain(text) -> str:

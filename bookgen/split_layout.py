@@ -850,6 +850,11 @@ def _worker(conn, book, options, sheets, page_css):
             return ("problems", e.problems)
         except Exception:
             return ("error", BookError(f"internal error in a layout process:\n{traceback.format_exc()}"))
+        except BaseException as e:
+            if type(e).__name__ != "FatalURLFetchingError":  # WeasyPrint stops on our fetcher's refusal so
+                raise
+            return ("problems", (Problem(None, str(e), None, "a book may use only files inside its folder; check "
+                                         "the templates and stylesheets"),))
 
     try:
         while True:

@@ -4,8 +4,10 @@ long title gives a file name the system accepts, and the bleed is bounded."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -219,3 +221,49 @@ def test_a_picture_of_too_many_pixels_is_refused_before_it_is_laid_out(tmp_path,
     monkeypatch.setenv("BOOKGEN_MAX_IMAGE_PIXELS", "50000000")
     r = build_cli(tmp_path, "--format", "epub")
     assert r.returncode == 0, r.stderr
+
+
+LARGER = Path(__file__).parent / "fixtures" / "larger"  # long enough to be laid out in chapter groups
+
+
+def _larger(tmp_path):
+    book = tmp_path / "book"
+    shutil.copytree(LARGER, book)
+    return book
+
+
+@pytest.mark.parametrize("css,where", [
+    ('p { background: u\\72l("/etc/hostname"); }\n', "book/styles/a.css:1: stylesheet url '/etc/hostname' is an "
+                                                      "absolute path"),
+    ("/* a comment */\n@import \"sub/inner.css\";\n", "book/styles/sub/inner.css:2: stylesheet url "
+                                                      "'../../../etc/x.css' leads outside the book folder"),
+])
+def test_a_stylesheet_reaching_outside_is_an_error_with_its_line(tmp_path, css, where):
+    """What a CSS parser reads as a url() (an escaped `u\\72l(`) or an @import in a subfolder: refused before the
+    layout, with the file and line, instead of a layout process's traceback."""
+    book = _larger(tmp_path)
+    (book / "styles" / "sub").mkdir(parents=True)
+    (book / "styles" / "a.css").write_text(css, encoding="utf-8")
+    (book / "styles" / "sub" / "inner.css").write_text('p { color: black }\n@import "../../../etc/x.css";\n',
+                                                       encoding="utf-8")
+    r = build_cli(tmp_path, subprocess=True)
+    assert r.returncode == 1
+    assert where in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+
+
+def test_a_template_reaching_outside_in_a_layout_process_is_a_clear_error(tmp_path):
+    """The fetcher refuses a book template's picture outside the book inside a layout process: one message, no
+    worker traceback, no 'a layout process stopped'."""
+    from conftest import ROOT
+    book = _larger(tmp_path)
+    (book / "templates" / "partials").mkdir(parents=True)
+    chapter = (ROOT / "templates" / "partials" / "chapter.html.j2").read_text(encoding="utf-8")
+    assert "</section>" in chapter
+    (book / "templates" / "partials" / "chapter.html.j2").write_text(
+        chapter.replace("</section>", '<img src="/etc/hostname" alt="x"></section>', 1), encoding="utf-8")
+    r = build_cli(tmp_path, "--jobs", "2", subprocess=True)
+    assert r.returncode == 1
+    assert "refused to read /etc/hostname: outside the book folder" in r.stderr
+    assert "Traceback" not in r.stderr and "FatalURLFetchingError" not in r.stderr
+    assert "internal error" not in r.stderr and "hostname\n" not in r.stdout
