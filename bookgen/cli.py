@@ -133,7 +133,7 @@ def build_once(options, args, level: int, watching: bool = False) -> int:
         for problem in e.problems:
             print(problem, file=sys.stderr)
         n = len([p for p in e.problems if not p.warning])
-        summary = f"build failed: {n} error{'s' if n != 1 else ''}; nothing was written"
+        summary = f"build failed: {n} error{'s' if n != 1 else ''}; {_what_was_written()}"
         if watching:
             print(f"{time.strftime('%H:%M:%S')} {summary}; watching for changes", flush=True)
         else:
@@ -143,7 +143,7 @@ def build_once(options, args, level: int, watching: bool = False) -> int:
         if args.debug:
             raise
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
-        print("build failed: an unexpected error; nothing was written (run with --debug to see where)",
+        print(f"build failed: an unexpected error; {_what_was_written()} (run with --debug to see where)",
               file=sys.stderr)
         return 1
     for w in result.warnings:
@@ -170,6 +170,15 @@ def build_once(options, args, level: int, watching: bool = False) -> int:
             print(verdict(result.checks), file=sys.stdout if ok else sys.stderr)
         return 0 if ok else 1
     return 0
+
+
+def _what_was_written() -> str:
+    """The truth about the outputs when a build fails: usually none was touched; after both were put in place (a
+    full disk while the download page was written...), which ones are new, and whole."""
+    from .build import WRITTEN
+    if not WRITTEN:
+        return "nothing was written"
+    return "it had written " + ", ".join(str(p) for p in WRITTEN.values()) + " (complete, from this build)"
 
 
 def one_line(result, total: float) -> str:

@@ -267,3 +267,19 @@ def test_a_template_reaching_outside_in_a_layout_process_is_a_clear_error(tmp_pa
     assert "refused to read /etc/hostname: outside the book folder" in r.stderr
     assert "Traceback" not in r.stderr and "FatalURLFetchingError" not in r.stderr
     assert "internal error" not in r.stderr and "hostname\n" not in r.stdout
+
+
+def test_a_failure_after_the_editions_are_written_says_so(tmp_path):
+    """The download page cannot be written (a folder has its name) after the PDF and EPUB are in place: the
+    message says they were written and are whole, not "nothing was written", and no temporary file is left."""
+    copy_book(tmp_path)
+    out = tmp_path / "dist"
+    (out / "index.html").mkdir(parents=True)
+    r = build_cli(tmp_path, "--format", "pdf,epub,site")
+    assert r.returncode == 1
+    assert "dist/index.html: cannot write the download page: Is a directory" in r.stderr
+    assert (f"build failed: 1 error; it had written dist/{SLUG}.pdf, dist/{SLUG}.epub (complete, from this build)"
+            in r.stderr), r.stderr
+    assert "nothing was written" not in r.stderr
+    assert (out / f"{SLUG}.pdf").stat().st_size > 1000 and (out / f"{SLUG}.epub").stat().st_size > 1000
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".part")]
