@@ -390,13 +390,16 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         for key in fm:
             if key not in CHAPTER_KEYS and key not in lenient.SUBTITLE_KEYS:
                 unknown_keys.add(key, path, _fm_line(ctext, key))
-        cid = str(fm.get("id") or mdown.slugify(path.stem))
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", cid):
-            problems.error(path, f"chapter id '{cid}' is not a valid id", _fm_line(ctext, "id"),
-                           "use letters, digits and hyphens, starting with a letter")
-        if cid in used_ids:
-            problems.error(path, f"chapter id '{cid}' is used by another chapter", _fm_line(ctext, "id"),
-                           "give this chapter its own `id:` in the front matter")
+        if fm.get("id"):  # the author's: checked, never changed
+            cid = str(fm["id"])
+            if not re.fullmatch(CHAPTER_ID, cid):
+                problems.error(path, f"chapter id '{cid}' is not a valid id", _fm_line(ctext, "id"),
+                               "use letters, digits and hyphens, starting with a letter")
+            if cid in used_ids:
+                problems.error(path, f"chapter id '{cid}' is used by another chapter", _fm_line(ctext, "id"),
+                               "give this chapter its own `id:` in the front matter")
+        else:
+            cid = _file_id(path, len(listed), used_ids)
         used_ids.add(cid)
         broken.discard(path)
         raw.append((path, fm, body, offset, cid))
@@ -692,6 +695,22 @@ def css_urls(text: str) -> list[tuple[str, int]]:
             walk(rule.prelude)
             walk(rule.content)
     return found
+
+
+CHAPTER_ID = r"[A-Za-z][A-Za-z0-9_-]*"  # it names the chapter's EPUB file and is an XML id: ASCII only
+
+
+def _file_id(path: Path, position: int, used: set) -> str:
+    """A chapter's id from its file name, always valid and unique: a name in another script (`第一章.md`) gives
+    `chapter-N` (its place in the list), and two files of one name in two folders (`part1/intro.md`,
+    `part2/intro.md`) give `intro` and `intro-2`. A valid book is never refused for its file names."""
+    cid = mdown.slugify(path.stem)
+    if not re.fullmatch(CHAPTER_ID, cid):
+        cid = f"chapter-{position}"
+    base, n = cid, 2
+    while cid in used:
+        cid, n = f"{base}-{n}", n + 1
+    return cid
 
 
 def _plain(text) -> str:

@@ -216,3 +216,101 @@ def test_random_books_build_or_fail_cleanly(tmp_path_factory):
     report = epubcheck(result.outputs["epub"])
     assert report["errors"] == [], [(m["ID"], m["message"], m["locations"][:1]) for m in report["errors"]]
     assert Epub(result.outputs["epub"]).meta("title")
+
+
+# ---------------------------------------------------------------- random template and folder shapes
+
+# Pieces of a book's own title-page template: what a template author writes, right or wrong, including reaches
+# for files and for Python. Every template either renders or stops with a clean BookError naming the template;
+# none reads or writes a file outside what it is given.
+SECRET = "SECRET-9f2c41"  # the content of a file outside the book: it must never reach an output
+TEMPLATE_PIECES = [
+    "{{ meta.title }}", "{{ meta.title | upper }}", "{{ meta.authors | map(attribute='name') | join(', ') }}",
+    "{% for c in chapters %}<p>{{ c.title }}</p>{% endfor %}", "{{ chapters | length }}", "{{ words.contents }}",
+    "{{ meta.nothing_here }}", "{{ meta.title[0:3] }}", "{{ 7 * 6 }}", "{{ '%s' % meta.title }}",
+    "{% if meta.subtitle %}<p>{{ meta.subtitle }}</p>{% endif %}", "{{ book.root }}", "{{ chapters[0].source }}",
+    "{{ (book.root ~ '/../secret.txt') }}", "{{ ''.__class__.__mro__ }}", "{{ cycler.__init__.__globals__ }}",
+    "{{ lipsum.__globals__['os'] }}", "{{ self._TemplateReference__context }}", "{{ meta | attr('__class__') }}",
+    "{% include '../../secret.txt' %}", "{% include '/etc/hostname' %}", "{% import 'x.j2' as x %}",
+    "{{ range(10) | list | length }}", "{{ chapters | map(attribute='__class__') | list }}", "{% set x = 1 %}",
+    "{{", "{% for %}", "{% endif %}", "{{ meta.title | nosuchfilter }}", "<p>plain</p>", "{# a comment #}",
+]
+template_text = st.lists(st.sampled_from(TEMPLATE_PIECES), min_size=1, max_size=5).map(
+    lambda pieces: "<section class=\"titlepage\" epub:type=\"titlepage\">\n<h1>{{ meta.title }}</h1>\n"
+                   + "\n".join(pieces) + "\n</section>\n")
+
+
+def no_secret_in(out: Path):
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.suffix == ".epub":
+                with zipfile.ZipFile(path) as z:
+                    data = b"".join(z.read(n) for n in z.namelist())
+            assert SECRET.encode() not in data, path
+
+
+def test_random_book_templates_render_or_fail_cleanly_and_read_nothing_outside(tmp_path_factory):
+    counts = {"built": 0, "refused": 0}
+
+    @given(text=template_text)
+    def check(text):
+        tmp = tmp_path_factory.mktemp("template")
+        (tmp / "secret.txt").write_text(SECRET, encoding="utf-8")
+        shutil.copytree(GOOD, tmp / "book")
+        (tmp / "book" / "templates" / "partials").mkdir(parents=True)
+        (tmp / "book" / "templates" / "partials" / "titlepage.html.j2").write_text(text, encoding="utf-8")
+        try:
+            result = build_or_book_error(tmp / "book", tmp / "out")
+        except AssertionError:
+            raise
+        counts["built" if result else "refused"] += 1
+        if tmp.joinpath("out").exists():
+            no_secret_in(tmp / "out")
+        assert sorted(p.name for p in tmp.iterdir()) == ["book", "out", "secret.txt"] or \
+            sorted(p.name for p in tmp.iterdir()) == ["book", "secret.txt"], "a template wrote a file"
+
+    check()
+    assert counts["built"] >= 2 and counts["refused"] >= 2, counts
+
+
+# Folder shapes: chapters in nested folders with names in any script, spaces and dots; hidden files and editor
+# droppings beside them; links inside the book. Each shape builds, and lists its chapters in order.
+folder_name = st.text(st.characters(whitelist_categories=("Lu", "Ll", "Nd"), max_codepoint=0x9FFF),
+                      min_size=1, max_size=8).map(lambda s: s.strip(".") or "x")
+file_shape = st.tuples(st.lists(folder_name, max_size=3), folder_name,
+                       st.sampled_from([".md", ".markdown", ".MD"]))
+
+
+def test_random_folder_shapes_build_with_every_chapter_in_order(tmp_path_factory):
+    @given(shapes=st.lists(file_shape, min_size=1, max_size=4, unique_by=lambda s: "/".join(s[0] + [s[1]]).lower()),
+           droppings=st.lists(st.sampled_from([".DS_Store", "notes.md~", ".#draft.md", "Thumbs.db", ".hidden.md"]),
+                              max_size=3, unique=True),
+           link=st.booleans())
+    def check(shapes, droppings, link):
+        tmp = tmp_path_factory.mktemp("folders")
+        book = tmp / "book"
+        shutil.copytree(GOOD, book)
+        (book / "chapters" / "one.md").unlink()
+        names = []
+        for n, (folders, stem, suffix) in enumerate(shapes):
+            path = book.joinpath("chapters", *folders, f"{stem} {n}{suffix}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"---\ntitle: Chapter number {n}\n---\n\nThe text of chapter {n}.\n", encoding="utf-8")
+            names.append(path.relative_to(book).as_posix())
+            for drop in droppings:
+                (path.parent / drop).write_bytes(b"not a chapter")
+        if link:  # a link inside the book: allowed (it stays inside)
+            (book / "chapters" / "alias.md").symlink_to(book / names[0])
+        lines = [line for line in (book / "book.toml").read_text(encoding="utf-8").splitlines()
+                 if not line.startswith(("chapters", '  "', "]"))]
+        lines.append("chapters = [" + ", ".join(toml_string(n) for n in names + ["chapters/two.md"]) + "]")
+        (book / "book.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        result = build_or_book_error(book, tmp / "out")
+        assert result is not None, "a valid folder shape was refused"
+        text = " ".join(" ".join(PdfReader(result.outputs["pdf"]).pages[i].extract_text().split())
+                        for i in range(result.pages))
+        positions = [text.find(f"The text of chapter {n}.") for n in range(len(shapes))]
+        assert all(p >= 0 for p in positions) and positions == sorted(positions), positions
+
+    check()

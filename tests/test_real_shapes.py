@@ -38,3 +38,27 @@ def test_spacing_breaks_in_a_figure_are_dropped(tmp_path):
     assert r.returncode == 0, r.stderr
     report = epubcheck(tmp_path / "dist" / f"{SLUG}.epub")
     assert report["errors"] == [] and report["warnings"] == []
+
+
+def test_file_names_in_any_script_and_the_same_name_in_two_folders(tmp_path):
+    """A Chinese author names files in Chinese; a book in parts has part1/intro.md and part2/intro.md. Both were
+    refused ("not a valid id", "used by another chapter"); the ids are now made valid and unique."""
+    book = copy_book(tmp_path)
+    for rel, title in (("第一章.md", "第一章"), ("part1/intro.md", "Part One Opens"), ("part2/intro.md", "Part Two Opens")):
+        path = book / "chapters" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"---\ntitle: {title}\n---\n\nThe text of {title}.\n", encoding="utf-8")
+    toml = book / "book.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('chapters = ["chapters/one.md", "chapters/two.md"]',
+                                 'chapters = ["chapters/one.md", "chapters/第一章.md", "chapters/part1/intro.md", '
+                                 '"chapters/part2/intro.md", "chapters/two.md"]'), encoding="utf-8")
+    assert toml.read_text(encoding="utf-8") != text
+    r = build_cli(tmp_path)
+    assert r.returncode == 0, r.stderr
+    with zipfile.ZipFile(tmp_path / "dist" / f"{SLUG}.epub") as z:
+        names = [n for n in z.namelist() if n.endswith(".xhtml")]
+        nav = z.read("EPUB/nav.xhtml").decode("utf-8")
+    assert {"EPUB/chapter-2.xhtml", "EPUB/intro.xhtml", "EPUB/intro-2.xhtml"} <= set(names), names
+    assert nav.index("第一章") < nav.index("Part One Opens") < nav.index("Part Two Opens")
+    assert epubcheck(tmp_path / "dist" / f"{SLUG}.epub")["errors"] == []
