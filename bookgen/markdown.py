@@ -56,9 +56,11 @@ NOTE_TAG = "bookgen-note"
 _NOTE_SPLIT = re.compile(r'<bookgen-note n="(\d+)"></bookgen-note>')
 _UNDEFINED_NOTE = re.compile(r"\[\^([^\]\s]+)\]")
 # attributes in raw HTML: name = "value" | 'value' | value
-_ATTR = re.compile(r"""(?P<pre>\s)(?P<name>[A-Za-z_:][-A-Za-z0-9_:.]*)\s*=\s*"""
+_ATTR = re.compile(r"""(?P<pre>[\s/])(?P<name>[A-Za-z_:][-A-Za-z0-9_:.]*)\s*=\s*"""
                    r"""(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s"'=<>`]+))""")
-_TAG = re.compile(r"<(?P<tag>[A-Za-z][A-Za-z0-9-]*)(?P<attrs>(?:\s[^<>]*?)?)/?>", re.S)
+# `<img/src=...>`: a slash separates the name from the attributes as well as a space does (browsers and lxml
+# read it so; reading only spaces let such a tag's src go unchecked)
+_TAG = re.compile(r"<(?P<tag>[A-Za-z][A-Za-z0-9-]*)(?P<attrs>(?:[\s/][^<>]*?)?)/?>", re.S)
 # attributes that make a reader fetch something: raw HTML may only name files inside the book
 FETCH_ATTRS = {"src", "srcset", "poster", "background", "lowsrc", "dynsrc", "data", "codebase", "manifest",
                "longdesc", "cite", "action", "formaction", "ping", "usemap", "icon", "profile", "archive"}
@@ -135,13 +137,13 @@ class Parsed:
 
 
 def raw_tags(html: str):
-    """(tag, {attribute: value}) of every start tag in a piece of raw HTML."""
+    """(tag, {attribute: value}, lines before it) of every start tag in a piece of raw HTML."""
     for t in _TAG.finditer(html):
         attrs = {}
         for a in _ATTR.finditer(t.group("attrs") or ""):
             value = next(v for v in (a.group("dq"), a.group("sq"), a.group("uq"), "") if v is not None)
             attrs.setdefault(a.group("name").lower(), value)
-        yield t.group("tag").lower(), attrs
+        yield t.group("tag").lower(), attrs, html.count("\n", 0, t.start())
 
 
 def _raw_html(parsed, html: str, line):
@@ -150,7 +152,9 @@ def _raw_html(parsed, html: str, line):
         parsed.too_deep.append((depth, line))
     elif depth > MAX_HTML_DEPTH:
         parsed.unwrapped.append((f"nested more than {MAX_HTML_DEPTH} elements deep", line))
-    for tag, attrs in raw_tags(html):
+    block_line = line
+    for tag, attrs, below in raw_tags(html):
+        line = block_line + below if block_line is not None else None  # each tag at its own line
         if tag in DROP_ELEMENTS:
             parsed.removed.append((f"<{tag}>", line))
         elif tag not in ALLOWED_ELEMENTS:

@@ -283,3 +283,16 @@ def test_a_failure_after_the_editions_are_written_says_so(tmp_path):
     assert "nothing was written" not in r.stderr
     assert (out / f"{SLUG}.pdf").stat().st_size > 1000 and (out / f"{SLUG}.epub").stat().st_size > 1000
     assert not [p.name for p in out.iterdir() if p.name.endswith(".part")]
+
+
+def test_an_img_tag_written_with_a_slash_is_checked_like_any_other(tmp_path):
+    """`<img/src=...>` (a slash for a space: browsers and lxml read it as an image) in raw HTML is an error with
+    its line, not a refusal deep in the layout without one."""
+    book = copy_book(tmp_path)
+    chapter = book / "chapters" / "one.md"
+    lines = chapter.read_text(encoding="utf-8").count("\n")
+    append(chapter, '\n<div>\n<img/src="../../../etc/hostname" alt="x">\n</div>\n')
+    r = build_cli(tmp_path)
+    assert r.returncode == 1
+    assert (f"book/chapters/one.md:{lines + 3}: image '../../../etc/hostname' leads outside the book folder"
+            in r.stderr), r.stderr

@@ -280,7 +280,7 @@ def test_raw_html_is_cleaned_and_warned_about(hostile_build):
     annots = [a.get_object() for p in pdf.pages for a in p.get("/Annots", []) or []]
     assert not [a for a in annots if "one.md" in str((a.get("/A") or {}).get("/URI", ""))]
     warnings = [str(w) for w in hostile_build.warnings]
-    assert any("two.md:12: warning: raw HTML <script> is removed from the book" in w for w in warnings), warnings
+    assert any("two.md:13: warning: raw HTML <script> is removed from the book" in w for w in warnings), warnings  # its own line
     assert any("raw HTML the onclick attribute of <div> is removed" in w for w in warnings), warnings
     assert any("raw HTML <svg> is removed from the book (hint: inline SVG is not supported" in w for w in warnings)
 
