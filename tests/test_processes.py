@@ -100,7 +100,7 @@ def test_ctrl_c_at_any_stage_stops_promptly_and_keeps_the_old_files(tmp_path, de
 @pytest.mark.parametrize("delay", [0.5, 1.5, 3.0])
 def test_a_killed_build_leaves_no_process_running(tmp_path, delay):
     """SIGKILL to the build alone (not its group), as an out-of-memory killer or `kill -9` would: the fork
-    server and the workers notice and end."""
+    server and the workers notice and end; the next build finishes and leaves no temporary file of the dead one."""
     out = tmp_path / "dist"
     mark = uuid.uuid4().hex
     proc = start(NOVEL, out, mark)
@@ -112,3 +112,8 @@ def test_a_killed_build_leaves_no_process_running(tmp_path, delay):
         assert wait_gone(mark, 10) == []
     finally:
         kill_group(proc, mark)
+    after = subprocess.run([sys.executable, str(ROOT / "build.py"), "--book", str(NOVEL), "--out", str(out), "-q"],
+                           capture_output=True, text=True, timeout=300)
+    assert after.returncode == 0, after.stderr
+    left = [p.name for p in out.iterdir() if p.name.endswith((".part", ".old"))]
+    assert left == [] and {p.suffix for p in out.iterdir() if not p.name.startswith(".")} == {".pdf", ".epub"}
