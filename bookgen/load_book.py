@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from . import lenient, limits
+from . import lenient, limits, mdbook
 from . import markdown as mdown
 from .direction import book_direction
 from .errors import BookError, Problem, Problems
@@ -189,6 +189,10 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
                 "remove it (it is invisible; it may come from a copy and paste)")
             conf[key] = cleaned(value)
 
+    preprocess = None
+    if mdbook.is_mdbook(conf):  # an mdBook project, read as it is (bookgen/mdbook.py)
+        conf, preprocess = mdbook.adapt(root, conf, problems, toml_path)
+
     for key in conf:
         if key not in BOOK_KEYS:
             err(key, f"unknown key '{key}'", suggest(key, BOOK_KEYS) or "see the README for the keys of book.toml")
@@ -340,6 +344,8 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
         except OSError as e:
             problems.error(path, f"cannot be read: {e.strerror}", None, "check the file's permissions")
             continue
+        if preprocess is not None:
+            ctext = preprocess(path, ctext, problems)
         bad = list(NOT_XML.finditer(ctext))
         if bad:
             for m in bad[:3]:
@@ -409,7 +415,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     # Markdown files beside the chapters that the book does not list
     for folder in sorted({p.parent for p in listed}):
         for p in sorted(folder.glob("*.md")):
-            if p not in listed and p not in named and p.name.lower() not in ("readme.md",):
+            if p not in listed and p not in named and p.name.lower() not in ("readme.md", "summary.md"):
                 problems.warn(p, "Markdown file is not listed in book.toml's chapters, so it is not in the book",
                               None, "add it to chapters, or move it out of the folder")
 

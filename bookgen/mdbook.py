@@ -1,0 +1,183 @@
+"""An mdBook project read as it is: `book.toml` with a `[book]` table and `src/SUMMARY.md`.
+
+`adapt()` turns mdBook's settings into this project's (title, authors, language, description; our own options
+from `[output.bookgen]`) and SUMMARY.md into the reading order; `Preprocessor` then does to each chapter what
+mdBook's preprocessors do: `{{#include}}` (whole file, an anchor, a line range), `{{#rustdoc_include}}`,
+`{{#title}}`, and links to `.html` pages made links to the chapters' `.md` files. Every path is resolved and
+must stay inside the book folder.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+# SUMMARY.md: `- [Title](path.md)` (numbered, nested by indentation), `[Title](path.md)` (prefix/suffix),
+# `# Part title`, `---` (a separator), `- [Draft]()` (a chapter not written yet)
+_ENTRY = re.compile(r"^(?P<indent>\s*)(?:[-*+]\s+|\d+\.\s+)?\[(?P<title>[^\]]*)\]\((?P<path>[^)]*)\)\s*$")
+_PART = re.compile(r"^#+\s+(?P<title>.+?)\s*$")
+_INCLUDE = re.compile(r"\{\{#(?P<kind>include|rustdoc_include)\s+(?P<arg>[^}]+?)\s*\}\}")
+_TITLE = re.compile(r"\{\{#title\s+(?P<title>[^}]*?)\s*\}\}\n?")
+_HTML_LINK = re.compile(r"(\]\(\s*<?)(?P<target>(?![a-z][a-z0-9+.-]*:)[^)\s#>]+)\.html(?P<frag>#[^)\s>]*)?")
+_ANCHOR = re.compile(r"ANCHOR(?:_END)?:\s*(?P<name>[\w-]+)")
+# mdBook's own front matter keys it reads ([book]); ours come from [output.bookgen]
+FRONT_TYPES_PREFIX, FRONT_TYPES_SUFFIX = "preface", "appendix"
+
+
+def is_mdbook(conf: dict) -> bool:
+    return isinstance(conf.get("book"), dict)
+
+
+def adapt(root: Path, conf: dict, problems, toml_path: Path) -> tuple[dict, "Preprocessor"]:
+    """(this project's settings for the mdBook project, the preprocessor for its chapters)."""
+    book = conf["book"]
+    src = root / str(book.get("src", "src"))
+    ours = dict((conf.get("output") or {}).get("bookgen") or {})
+    authors = book.get("authors") or ["Anonymous"]
+    settings = {"title": book.get("title") or root.resolve().name, "authors": authors,
+                "language": book.get("language") or "en", **ours}
+    if book.get("description"):
+        settings.setdefault("description", book["description"])
+    summary = src / "SUMMARY.md"
+    kinds: dict = {}
+    chapters: list = []
+    if not summary.is_file():
+        problems.error(summary, "SUMMARY.md not found", None, "an mdBook project lists its chapters in src/SUMMARY.md")
+    else:
+        chapters, kinds = read_summary(root, summary, problems)
+    settings["chapters"] = chapters
+    return settings, Preprocessor(root, kinds)
+
+
+def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict]:
+    """The chapters in reading order (paths relative to the book folder) and each one's kind: "preface" for a
+    prefix chapter, "appendix" for a suffix chapter, ("part", title) for the first chapter of a part."""
+    chapters, kinds = [], {}
+    numbered_seen, part = False, None
+    for number, line in enumerate(summary.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip() or line.strip() == "---" or line.startswith("<!--"):
+            continue
+        m = _PART.match(line)
+        if m:
+            if number > 1 or chapters:  # the first `# Summary` heading is the file's own title
+                part = m.group("title")
+            continue
+        m = _ENTRY.match(line)
+        if not m:
+            continue
+        numbered = bool(re.match(r"\s*(?:[-*+]|\d+\.)\s", line))
+        target = m.group("path").strip()
+        if not target:
+            problems.warn(summary, f"draft chapter '{m.group('title')}' has no file yet: it is left out", number,
+                          "give it a file, or leave it as it is until it is written")
+            continue
+        path = (summary.parent / target).resolve()
+        if not path.is_relative_to(root.resolve()):
+            problems.error(summary, f"chapter '{target}' leads outside the book folder", number,
+                           "keep the chapters inside the book folder")
+            continue
+        rel = path.relative_to(root.resolve()).as_posix()
+        if numbered:
+            numbered_seen = True
+            if part is not None:
+                kinds[rel] = ("part", part)
+                part = None
+        else:
+            kinds[rel] = FRONT_TYPES_SUFFIX if numbered_seen else FRONT_TYPES_PREFIX
+        chapters.append(rel)
+    return chapters, kinds
+
+
+class Preprocessor:
+    """What mdBook does to a chapter's text before it renders it."""
+
+    def __init__(self, root: Path, kinds: dict):
+        self.root = root.resolve()
+        self.kinds = kinds
+
+    def __call__(self, path: Path, text: str, problems) -> str:
+        text = self.includes(path, text, problems, depth=0)
+        text = hide_rust_lines(text)
+        text = _TITLE.sub("", text)
+        text = _HTML_LINK.sub(lambda m: f"{m.group(1)}{m.group('target')}.md{m.group('frag') or ''}", text)
+        kind = self.kinds.get(path.resolve().relative_to(self.root).as_posix())
+        if kind and not text.startswith(("---\n", "+++\n")):
+            kind_name = kind[0] if isinstance(kind, tuple) else kind
+            text = f"---\ntype: {'chapter' if kind_name == 'part' else kind_name}\n---\n" + text
+        return text
+
+    def includes(self, path: Path, text: str, problems, depth: int) -> str:
+        def replace(m):
+            line = text.count("\n", 0, m.start()) + 1
+            return self.include(path, m.group("kind"), m.group("arg"), line, problems, depth)
+        return _INCLUDE.sub(replace, text)
+
+    def include(self, path: Path, kind: str, arg: str, line: int, problems, depth: int) -> str:
+        name, _, selector = arg.partition(":")
+        target = (path.parent / name.strip()).resolve()
+        if not target.is_relative_to(self.root):
+            problems.error(path, f"{{{{#{kind} {arg}}}}} leads outside the book folder", line,
+                           "include only files inside the book folder")
+            return ""
+        if not target.is_file():
+            problems.error(path, f"{{{{#{kind} {arg}}}}}: file not found", line,
+                           "check the path, relative to this chapter's file")
+            return ""
+        lines = target.read_text(encoding="utf-8-sig").splitlines()
+        picked = select(lines, selector.strip())
+        if picked is None:
+            problems.error(path, f"{{{{#{kind} {arg}}}}}: no anchor '{selector}' in {name.strip()}", line,
+                           "mark the lines with ANCHOR: name and ANCHOR_END: name comments")
+            return ""
+        if kind == "rustdoc_include":  # lines hidden from the reader in mdBook's rendering
+            picked = [l for l in picked if not re.match(r"\s*#(\s|$)", l)]
+        body = "\n".join(picked)
+        if depth < 8 and "{{#" in body:
+            body = self.includes(target, body, problems, depth + 1)
+        return body
+
+
+_FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$")
+
+
+def hide_rust_lines(text: str) -> str:
+    """In a Rust code block, the lines mdBook hides from the reader (`# use super::*;`, a lone `#`): a printed
+    book cannot unfold them, so they are left out. `#[test]` and `#![...]` are code and stay."""
+    out, fence, rust = [], None, False
+    for line in text.split("\n"):
+        m = _FENCE.match(line)
+        if fence is None and m:
+            fence, rust = m.group("fence"), m.group("info").strip().split(",")[0].strip() == "rust"
+        elif fence is not None and m and m.group("fence").startswith(fence[0] * len(fence)) \
+                and not m.group("info").strip():
+            fence = None
+        elif fence is not None and rust and re.match(r"\s*#(?: |$)", line):
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def select(lines: list[str], selector: str) -> list[str] | None:
+    """The lines an include asks for: all, `a:b` / `a:` / `:b` / `a` (1-based, inclusive), or an anchor."""
+    def unmarked(ls):
+        return [l for l in ls if not _ANCHOR.search(l)]
+    if not selector:
+        return unmarked(lines)
+    m = re.fullmatch(r"(\d*)(?::(\d*))?", selector)
+    if m:
+        start = int(m.group(1)) if m.group(1) else 1
+        if m.group(2) is None:  # a single line
+            return lines[start - 1:start] if m.group(1) else unmarked(lines)
+        end = int(m.group(2)) if m.group(2) else len(lines)
+        return unmarked(lines[start - 1:end])
+    inside, out, found = False, [], False
+    for l in lines:
+        a = _ANCHOR.search(l)
+        if a and a.group("name") == selector:
+            if "ANCHOR_END" in l:
+                inside = False
+            else:
+                inside, found = True, True
+            continue
+        if inside:
+            out.append(l)
+    return unmarked(out) if found else None

@@ -1,0 +1,94 @@
+"""Issue 13 (first part): an mdBook project builds as its author keeps it (tests/fixtures/mdbook-project: a
+`[book]` table, src/SUMMARY.md with a prefix and a suffix chapter, parts, a nested entry and a draft, listings
+included whole, by anchor and by line range, links to `.html` pages). Expected values come from the fixture's
+files, written here as literals."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+from lxml import etree
+
+from conftest import FIXTURES, NS, build_into, epubcheck, run_cli
+
+PROJECT = FIXTURES / "mdbook-project"
+# SUMMARY.md's reading order, and the chapters' `# ` titles
+ORDER = ["Foreword", "Installing the Toolchain", "On Linux", "A First Tool", "Reading Arguments", "Glossary"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return build_into(PROJECT, tmp_path_factory.mktemp("mdbook"))
+
+
+def epub_files(result) -> dict:
+    with zipfile.ZipFile(result.outputs["epub"]) as z:
+        return {n: z.read(n).decode("utf-8") for n in z.namelist() if n.endswith((".xhtml", ".opf"))}
+
+
+def pdf_text(result) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(result.outputs["pdf"]), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_summary_gives_the_reading_order_and_the_draft_is_a_warning(built):
+    nav = etree.fromstring(epub_files(built)["EPUB/nav.xhtml"].encode("utf-8"))
+    toc = nav.find(".//x:nav[@epub:type='toc']", NS)
+    assert ["".join(a.itertext()) for a in toc.iterfind("x:ol/x:li/x:a", NS)] == ORDER
+    warnings = [str(w) for w in built.warnings]
+    assert any("SUMMARY.md:16: warning: draft chapter 'Error Handling' has no file yet" in w for w in warnings)
+    files = epub_files(built)
+    assert 'epub:type="frontmatter"' in files["EPUB/foreword.xhtml"]  # a prefix chapter
+    assert 'epub:type="backmatter"' in files["EPUB/glossary.xhtml"]  # a suffix chapter
+
+
+def test_metadata_comes_from_the_book_table_and_our_options_from_output_bookgen(built):
+    opf = epub_files(built)["EPUB/content.opf"]
+    assert "<dc:title" in opf and ">Small Tools in Rust</dc:title>" in opf
+    assert ">Ines Okonkwo-Lindqvist</dc:creator>" in opf and ">Tomás Ferreira</dc:creator>" in opf
+    assert "A short guide to writing small command-line tools" in opf
+    from pypdf import PdfReader
+    box = PdfReader(built.outputs["pdf"]).pages[0].mediabox
+    assert abs(float(box.width) - 419.53) < 0.5  # [output.bookgen] page-size = "A5"
+
+
+def test_includes_are_resolved_and_nothing_of_mdbook_syntax_is_printed(built):
+    text = pdf_text(built)
+    epub = "".join(epub_files(built).values())
+    for edition in (text, epub):
+        assert "{{#" not in edition and "ANCHOR" not in edition
+        assert "rustc 1.83.0 (90b35a623 2024-11-26)" in edition  # {{#include listings/check.txt}}
+        assert "use super::*" not in edition  # a line mdBook hides in Rust code
+        assert "#[test]" in edition and "#[cfg(test)]" in edition  # attributes are code
+    first = epub_files(built)["EPUB/first-tool.xhtml"]
+    blocks = ["".join(pre.itertext()) for pre in etree.fromstring(first.encode("utf-8")).iter(f"{{{NS['x']}}}pre")]
+    assert blocks[1].startswith("fn main() {") and blocks[1].rstrip().endswith("}")  # the anchor `main` only
+    assert blocks[2].strip() == "use std::env;\nuse std::process;"  # lines 1 to 2
+    assert blocks[3].lstrip().startswith("#[cfg(test)]")  # from line 13 on
+    arguments = epub_files(built)["EPUB/arguments.xhtml"]
+    assert "use std::env;" in arguments and "use std::process;" in arguments  # ::3
+
+
+def test_links_to_html_pages_are_links_between_chapters(built):
+    foreword = epub_files(built)["EPUB/foreword.xhtml"]
+    for href in ('href="first-tool.xhtml"', 'href="install.xhtml"', 'href="glossary.xhtml#crate"'):
+        assert href in foreword, href
+    assert ".html" not in foreword.replace(".xhtml", "")
+    assert 'href="glossary.xhtml#clap"' in epub_files(built)["EPUB/arguments.xhtml"]
+
+
+def test_the_epub_passes_epubcheck(built):
+    report = epubcheck(built.outputs["epub"])
+    assert report["errors"] == [] and report["warnings"] == []
+
+
+def test_an_include_outside_the_book_is_an_error_with_its_line(tmp_path):
+    book = tmp_path / "project"
+    shutil.copytree(PROJECT, book)
+    (book / "src" / "install.md").write_text("# Installing\n\nText.\n\n{{#include ../../../etc/hostname}}\n",
+                                             encoding="utf-8")
+    r = run_cli("--book", book, "--out", tmp_path / "out")
+    assert r.returncode == 1
+    assert "src/install.md:5: {{#include ../../../etc/hostname}} leads outside the book folder" in r.stderr
