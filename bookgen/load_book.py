@@ -314,38 +314,44 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     broken: set[Path] = set()  # listed chapters that could not be read (links to them are not reported)
     chapter_line = key_line(text, "chapters")
     named = {Path(os.path.normpath(root.resolve() / e)) for e in chapter_list}  # as listed, links unresolved
+    virtual = preprocess.virtual if preprocess is not None else {}
     for entry in chapter_list:
-        path = safe_path(root, root, entry, toml_path, _list_line(text, entry) or chapter_line, problems,
-                         what="chapter")
-        if path is None:
-            continue
-        if not path.is_file():
-            problems.error(toml_path, f"chapter '{entry}' is listed but not found",
-                           _list_line(text, entry) or chapter_line,
-                           f"create {entry} or remove it from chapters")
-            continue
-        if path in listed:
-            problems.error(toml_path, f"chapter '{entry}' is listed twice", chapter_line, "list each chapter once")
-            continue
-        listed.append(path)
-        sources.append(path)
-        broken.add(path)  # until it has been read
-        nbytes, most = path.stat().st_size, limits.chapter_bytes()
-        if nbytes > most:  # a 50 MB chapter ran for 5 minutes at 2.9 GB
-            problems.error(path, f"chapter is {nbytes / 1e6:.1f} MB, more than the {most / 1e6:g} MB the build reads "
-                           "in one chapter", None, f"split it into several chapters, or set {limits.CHAPTER_MB_VAR} "
-                           "to allow more")
-            continue
-        try:
-            ctext = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as e:
-            problems.error(path, f"not UTF-8 text ({e.reason} at byte {e.start})", None, "save the file as UTF-8")
-            continue
-        except OSError as e:
-            problems.error(path, f"cannot be read: {e.strerror}", None, "check the file's permissions")
-            continue
-        if preprocess is not None:
-            ctext = preprocess(path, ctext, problems)
+        if entry in virtual:  # a page mdBook's SUMMARY.md makes (a part's title): no file behind it
+            path = Path(os.path.normpath(root.resolve() / entry))
+            listed.append(path)
+            ctext = virtual[entry]
+        else:
+            path = safe_path(root, root, entry, toml_path, _list_line(text, entry) or chapter_line, problems,
+                             what="chapter")
+            if path is None:
+                continue
+            if not path.is_file():
+                problems.error(toml_path, f"chapter '{entry}' is listed but not found",
+                               _list_line(text, entry) or chapter_line,
+                               f"create {entry} or remove it from chapters")
+                continue
+            if path in listed:
+                problems.error(toml_path, f"chapter '{entry}' is listed twice", chapter_line, "list each chapter once")
+                continue
+            listed.append(path)
+            sources.append(path)
+            broken.add(path)  # until it has been read
+            nbytes, most = path.stat().st_size, limits.chapter_bytes()
+            if nbytes > most:  # a 50 MB chapter ran for 5 minutes at 2.9 GB
+                problems.error(path, f"chapter is {nbytes / 1e6:.1f} MB, more than the {most / 1e6:g} MB the build reads "
+                               "in one chapter", None, f"split it into several chapters, or set {limits.CHAPTER_MB_VAR} "
+                               "to allow more")
+                continue
+            try:
+                ctext = path.read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError as e:
+                problems.error(path, f"not UTF-8 text ({e.reason} at byte {e.start})", None, "save the file as UTF-8")
+                continue
+            except OSError as e:
+                problems.error(path, f"cannot be read: {e.strerror}", None, "check the file's permissions")
+                continue
+            if preprocess is not None:
+                ctext = preprocess(path, ctext, problems)
         bad = list(NOT_XML.finditer(ctext))
         if bad:
             for m in bad[:3]:

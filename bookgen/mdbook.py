@@ -8,6 +8,7 @@ must stay inside the book folder.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -19,7 +20,6 @@ _INCLUDE = re.compile(r"\{\{#(?P<kind>include|rustdoc_include)\s+(?P<arg>[^}]+?)
 _TITLE = re.compile(r"\{\{#title\s+(?P<title>[^}]*?)\s*\}\}\n?")
 _HTML_LINK = re.compile(r"(\]\(\s*<?)(?P<target>(?![a-z][a-z0-9+.-]*:)[^)\s#>]+)\.html(?P<frag>#[^)\s>]*)?")
 _ANCHOR = re.compile(r"ANCHOR(?:_END)?:\s*(?P<name>[\w-]+)")
-# mdBook's own front matter keys it reads ([book]); ours come from [output.bookgen]
 FRONT_TYPES_PREFIX, FRONT_TYPES_SUFFIX = "preface", "appendix"
 
 
@@ -40,26 +40,31 @@ def adapt(root: Path, conf: dict, problems, toml_path: Path) -> tuple[dict, "Pre
     summary = src / "SUMMARY.md"
     kinds: dict = {}
     chapters: list = []
+    virtual: dict = {}
     if not summary.is_file():
         problems.error(summary, "SUMMARY.md not found", None, "an mdBook project lists its chapters in src/SUMMARY.md")
     else:
-        chapters, kinds = read_summary(root, summary, problems)
+        chapters, kinds, virtual = read_summary(root, summary, problems)
     settings["chapters"] = chapters
-    return settings, Preprocessor(root, kinds)
+    return settings, Preprocessor(root, kinds, virtual)
 
 
-def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict]:
-    """The chapters in reading order (paths relative to the book folder) and each one's kind: "preface" for a
-    prefix chapter, "appendix" for a suffix chapter, ("part", title) for the first chapter of a part."""
-    chapters, kinds = [], {}
-    numbered_seen, part = False, None
+def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict, dict]:
+    """The chapters in reading order (paths relative to the book folder), each one's kind ("preface" for a
+    prefix chapter, "appendix" for a suffix chapter), and the part pages SUMMARY.md's `# Part` lines make: a
+    name in the order for each, and its text (front matter only: a part page's title is its content)."""
+    chapters, kinds, virtual = [], {}, {}
+    numbered_seen = False
+    folder = summary.parent.resolve().relative_to(root.resolve()).as_posix()
     for number, line in enumerate(summary.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip() or line.strip() == "---" or line.startswith("<!--"):
             continue
         m = _PART.match(line)
         if m:
             if number > 1 or chapters:  # the first `# Summary` heading is the file's own title
-                part = m.group("title")
+                name = f"{folder}/.summary-part-{len(virtual) + 1}.md"
+                virtual[name] = f"---\ntitle: {json.dumps(m.group('title'))}\ntype: part\n---\n"
+                chapters.append(name)
             continue
         m = _ENTRY.match(line)
         if not m:
@@ -78,21 +83,19 @@ def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict]:
         rel = path.relative_to(root.resolve()).as_posix()
         if numbered:
             numbered_seen = True
-            if part is not None:
-                kinds[rel] = ("part", part)
-                part = None
         else:
             kinds[rel] = FRONT_TYPES_SUFFIX if numbered_seen else FRONT_TYPES_PREFIX
         chapters.append(rel)
-    return chapters, kinds
+    return chapters, kinds, virtual
 
 
 class Preprocessor:
-    """What mdBook does to a chapter's text before it renders it."""
+    """What mdBook does to a chapter's text before it renders it; `virtual`: the part pages SUMMARY.md makes."""
 
-    def __init__(self, root: Path, kinds: dict):
+    def __init__(self, root: Path, kinds: dict, virtual: dict | None = None):
         self.root = root.resolve()
         self.kinds = kinds
+        self.virtual = virtual or {}
 
     def __call__(self, path: Path, text: str, problems) -> str:
         text = self.includes(path, text, problems, depth=0)
@@ -101,8 +104,7 @@ class Preprocessor:
         text = _HTML_LINK.sub(lambda m: f"{m.group(1)}{m.group('target')}.md{m.group('frag') or ''}", text)
         kind = self.kinds.get(path.resolve().relative_to(self.root).as_posix())
         if kind and not text.startswith(("---\n", "+++\n")):
-            kind_name = kind[0] if isinstance(kind, tuple) else kind
-            text = f"---\ntype: {'chapter' if kind_name == 'part' else kind_name}\n---\n" + text
+            text = f"---\ntype: {kind}\n---\n" + text
         return text
 
     def includes(self, path: Path, text: str, problems, depth: int) -> str:
