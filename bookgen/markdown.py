@@ -88,6 +88,8 @@ def make_parser(language: str, direction: str = "") -> MarkdownIt:
     md = MarkdownIt("commonmark", {"typographer": True, "html": True})
     md.enable(["table", "strikethrough", "replacements", "smartquotes"])
     md.options["quotes"] = QUOTES.get(language.split("-")[0].lower(), QUOTES["en"])
+    from .highlight import highlight
+    md.options["highlight"] = highlight  # code coloured by its language (bookgen/highlight.py)
     # Let every link through the parser, so that a javascript: or file: link is reported with its line
     # (load_book checks each link) instead of silently turning into text. clean_fragment still strips them.
     md.validateLink = lambda url: True

@@ -61,7 +61,7 @@ def test_metadata_comes_from_the_book_table_and_our_options_from_output_bookgen(
 
 def test_includes_are_resolved_and_nothing_of_mdbook_syntax_is_printed(built):
     text = pdf_text(built)
-    epub = "".join(epub_files(built).values())
+    epub = "".join("".join(etree.fromstring(t.encode("utf-8")).itertext()) for t in epub_files(built).values())
     for edition in (text, epub):
         assert "{{#" not in edition and "ANCHOR" not in edition
         assert "rustc 1.83.0 (90b35a623 2024-11-26)" in edition  # {{#include listings/check.txt}}
@@ -72,7 +72,7 @@ def test_includes_are_resolved_and_nothing_of_mdbook_syntax_is_printed(built):
     assert blocks[1].startswith("fn main() {") and blocks[1].rstrip().endswith("}")  # the anchor `main` only
     assert blocks[2].strip() == "use std::env;\nuse std::process;"  # lines 1 to 2
     assert blocks[3].lstrip().startswith("#[cfg(test)]")  # from line 13 on
-    arguments = epub_files(built)["EPUB/arguments.xhtml"]
+    arguments = "".join(etree.fromstring(epub_files(built)["EPUB/arguments.xhtml"].encode("utf-8")).itertext())
     assert "use std::env;" in arguments and "use std::process;" in arguments  # ::3
 
 
@@ -97,3 +97,22 @@ def test_an_include_outside_the_book_is_an_error_with_its_line(tmp_path):
     r = run_cli("--book", book, "--out", tmp_path / "out")
     assert r.returncode == 1
     assert "src/install.md:5: {{#include ../../../etc/hostname}} leads outside the book folder" in r.stderr
+
+
+def test_every_code_block_is_highlighted_with_classes_only(built):
+    """Each fenced block of the fixture names its language (console, rust, `rust,ignore`): each is coloured with
+    Pygments' classes, and no element carries an inline style (EPUB readers and EPUBCheck want none)."""
+    blocks = 0
+    for name, text in epub_files(built).items():
+        if not name.endswith(".xhtml"):
+            continue
+        root = etree.fromstring(text.encode("utf-8"))
+        assert not [e for e in root.iter() if e.get("style") is not None], name
+        for pre in root.iter(f"{{{NS['x']}}}pre"):
+            classes = {c for span in pre.iter(f"{{{NS['x']}}}span") for c in (span.get("class") or "").split()}
+            assert any(c.startswith("hl-") for c in classes), (name, "".join(pre.itertext())[:60])
+            blocks += 1
+    assert blocks == 6  # the fences in the fixture's chapters (1 + 4 + 1)
+    with zipfile.ZipFile(built.outputs["epub"]) as z:
+        css = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".css"))
+    assert "pre .hl-k" in css and "pre .hl-c1" in css
