@@ -16,9 +16,12 @@ from pathlib import Path
 # `# Part title`, `---` (a separator), `- [Draft]()` (a chapter not written yet)
 _ENTRY = re.compile(r"^(?P<indent>\s*)(?:[-*+]\s+|\d+\.\s+)?\[(?P<title>[^\]]*)\]\((?P<path>[^)]*)\)\s*$")
 _PART = re.compile(r"^#+\s+(?P<title>.+?)\s*$")
-_INCLUDE = re.compile(r"\{\{#(?P<kind>include|rustdoc_include)\s+(?P<arg>[^}]+?)\s*\}\}")
+_INCLUDE = re.compile(r"(?P<escaped>\\)?\{\{#(?P<kind>include|rustdoc_include)\s+(?P<arg>[^}]+?)\s*\}\}")
 _TITLE = re.compile(r"\{\{#title\s+(?P<title>[^}]*?)\s*\}\}\n?")
 _HTML_LINK = re.compile(r"(\]\(\s*<?)(?P<target>(?![a-z][a-z0-9+.-]*:)[^)\s#>]+)\.html(?P<frag>#[^)\s>]*)?")
+# a reference definition: `[label]: other.html#id`
+_REF_HTML = re.compile(r"(?m)^(\s{0,3}\[[^\]]+\]:\s*<?)(?P<target>(?![a-z][a-z0-9+.-]*:)[^\s#>]+)\.html(?P<frag>#\S*)?")
+_INDEX_MD = re.compile(r"(\]\(\s*<?)(?P<target>(?![a-z][a-z0-9+.-]*:)(?:[^)\s#>]*/)?index)\.md")
 _ANCHOR = re.compile(r"ANCHOR(?:_END)?:\s*(?P<name>[\w-]+)")
 FRONT_TYPES_PREFIX, FRONT_TYPES_SUFFIX = "preface", "appendix"
 
@@ -101,14 +104,29 @@ class Preprocessor:
         text = self.includes(path, text, problems, depth=0)
         text = hide_rust_lines(text)
         text = _TITLE.sub("", text)
-        text = _HTML_LINK.sub(lambda m: f"{m.group(1)}{m.group('target')}.md{m.group('frag') or ''}", text)
+        text = _HTML_LINK.sub(lambda m: f"{m.group(1)}{self.page(path, m.group('target'))}{m.group('frag') or ''}",
+                              text)
+        text = _REF_HTML.sub(lambda m: f"{m.group(1)}{self.page(path, m.group('target'))}{m.group('frag') or ''}",
+                             text)
+        text = _INDEX_MD.sub(lambda m: f"{m.group(1)}{self.page(path, m.group('target'))}", text)
         kind = self.kinds.get(path.resolve().relative_to(self.root).as_posix())
         if kind and not text.startswith(("---\n", "+++\n")):
             text = f"---\ntype: {kind}\n---\n" + text
         return text
 
+    def page(self, chapter: Path, target: str) -> str:
+        """The Markdown file behind a page's name: `x` is `x.md`, and `dir/index` is `dir/README.md` where there
+        is no `dir/index.md` (mdBook makes a folder's README its index page)."""
+        if Path(target).name == "index" and not (chapter.parent / f"{target}.md").is_file():
+            readme = str(Path(target).with_name("README.md"))
+            if (chapter.parent / readme).is_file():
+                return readme
+        return f"{target}.md"
+
     def includes(self, path: Path, text: str, problems, depth: int) -> str:
         def replace(m):
+            if m.group("escaped"):  # `\{{#include x}}` is mdBook's way to print the syntax itself
+                return m.group(0)[1:]
             line = text.count("\n", 0, m.start()) + 1
             return self.include(path, m.group("kind"), m.group("arg"), line, problems, depth)
         return _INCLUDE.sub(replace, text)
