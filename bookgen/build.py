@@ -114,6 +114,10 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     if options.jobs != 0:
         from .split_layout import start_fork_server
         start_fork_server()  # the layout processes' server imports WeasyPrint while the book is read
+    if {"print", "cover"} & set(options.formats):
+        from .processes import sigint_held
+        with sigint_held():  # pikepdf (a C++ extension) must not be cut in two by a Ctrl-C while it loads
+            import pikepdf  # noqa: F401
     book, css_warnings = timed("read", read, detail=lambda v: describe(v[0]))
     result.warnings.extend(book.warnings)
     result.warnings.extend(css_warnings)

@@ -492,7 +492,9 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     from . import write_pdf as W
     from .cache import inputs_digest
     from .group_cache import GroupCache
-    from .join_pdf import join_in_a_process
+    from .processes import sigint_held
+    with sigint_held():  # join_pdf imports pikepdf, which a Ctrl-C must not cut in two
+        from .join_pdf import join_in_a_process
 
     t_start = time.perf_counter()
     sheets = _Sheets(W.stylesheet_texts(book))

@@ -117,3 +117,23 @@ def test_a_killed_build_leaves_no_process_running(tmp_path, delay):
     assert after.returncode == 0, after.stderr
     left = [p.name for p in out.iterdir() if p.name.endswith((".part", ".old"))]
     assert left == [] and {p.suffix for p in out.iterdir() if not p.name.startswith(".")} == {".pdf", ".epub"}
+
+
+def test_a_ctrl_c_while_pikepdf_loads_waits_for_the_import_then_stops(tmp_path):
+    """A SIGINT in the middle of importing pikepdf (a C++ extension) aborted the build with "Critical nanobind
+    error" and a traceback (seen in CI at the 0.3 s stage). The import is now done with Ctrl-C held: the signal
+    is raised as KeyboardInterrupt once the module is whole."""
+    code = ("import os, signal, sys\n"
+            "from bookgen.processes import sigint_held\n"
+            "try:\n"
+            "    with sigint_held():\n"
+            "        os.kill(os.getpid(), signal.SIGINT)\n"
+            "        import pikepdf\n"
+            "        print('imported', pikepdf.Pdf.__name__, flush=True)\n"
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted after', flush=True)\n"
+            "    sys.exit(130)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 130, r.stderr
+    assert r.stdout.splitlines() == ["imported Pdf", "interrupted after"]
+    assert "Traceback" not in r.stderr and "nanobind" not in r.stderr
