@@ -1,19 +1,17 @@
 """One build: read and check the whole book, render each edition in memory, then write them atomically."""
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import re
 import shutil
-import signal
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BookError, Problem
+from .processes import sigint_held
 
 FORMATS = ("pdf", "epub")
 
@@ -115,7 +113,6 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         from .split_layout import start_fork_server
         start_fork_server()  # the layout processes' server imports WeasyPrint while the book is read
     if {"print", "cover"} & set(options.formats):
-        from .processes import sigint_held
         with sigint_held():  # pikepdf (a C++ extension) must not be cut in two by a Ctrl-C while it loads
             import pikepdf  # noqa: F401
     book, css_warnings = timed("read", read, detail=lambda v: describe(v[0]))
@@ -338,21 +335,6 @@ def check_output(fmt: str, data: bytes):
 WRITTEN: dict = {}  # format -> path of what this build has put in place (cli.py says so after a late Ctrl-C)
 
 
-@contextlib.contextmanager
-def interrupts_deferred():
-    """Hold Ctrl-C (SIGINT) while the outputs are renamed into place, so that the PDF and the EPUB are
-    replaced together or not at all. A Ctrl-C in those few milliseconds comes too late to stop the build: the
-    files are in place and the build reports them (saying "interrupted, nothing was written" would be false)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def recover_interrupted(out_dir: Path, slug: str) -> list[str]:
     """What a build killed while writing (SIGKILL, a power cut) left: its temporary files are removed, and a
     replacement it had begun is undone (each `.old` copy put back), so that the PDF and the EPUB are again a
@@ -411,7 +393,7 @@ def write_atomically(out_dir: Path, slug: str, files: dict) -> dict:
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o644)
         final = {}
-        with interrupts_deferred():
+        with sigint_held(then_raise=False):  # the PDF and the EPUB replaced together or not at all
             try:
                 for fmt, tmp in temps.items():
                     target = out_dir / f"{slug}.{fmt}"

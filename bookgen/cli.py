@@ -91,8 +91,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         from .build import WRITTEN
         if WRITTEN:  # the Ctrl-C came after the files were in place (while the cache record or processes ended)
-            print("build interrupted after it wrote " + ", ".join(str(p) for p in WRITTEN.values())
-                  + " (the new files are complete)", file=sys.stderr)
+            print(f"build interrupted after it wrote {_written()} (the new files are complete)", file=sys.stderr)
         else:
             print("build interrupted; nothing was written", file=sys.stderr)
         return 130
@@ -176,9 +175,13 @@ def _what_was_written() -> str:
     """The truth about the outputs when a build fails: usually none was touched; after both were put in place (a
     full disk while the download page was written...), which ones are new, and whole."""
     from .build import WRITTEN
-    if not WRITTEN:
-        return "nothing was written"
-    return "it had written " + ", ".join(str(p) for p in WRITTEN.values()) + " (complete, from this build)"
+    return f"it had written {_written()} (complete, from this build)" if WRITTEN else "nothing was written"
+
+
+def _written() -> str:
+    """The outputs this build has put in place, as a list for a message."""
+    from .build import WRITTEN
+    return ", ".join(str(p) for p in WRITTEN.values())
 
 
 def one_line(result, total: float) -> str:
