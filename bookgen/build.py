@@ -200,21 +200,15 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
 
 
 def write_site(book, out: Path, outputs: dict) -> Path:
+    from .atomic import write_atomic
     from .site import site_files
     present = {fmt: out / f"{book.slug}.{ext}" for fmt, ext in
                (("pdf", "pdf"), ("epub", "epub"), ("print", "print.pdf"), ("cover", "cover.pdf"))}
     present = {fmt: path for fmt, path in {**present, **outputs}.items() if Path(path).is_file()}
     for name, data in site_files(book, present).items():
-        tmp = None
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=out)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, out / name)
+            write_atomic(out / name, data)
         except OSError as e:  # a full disk, a folder in the way: the editions are written, the page is not
-            if tmp and os.path.exists(tmp):
-                os.unlink(tmp)
             raise BookError(Problem(out / name, f"cannot write the download page: {e.strerror or e}", None,
                                     "check that the output folder has room and nothing is in the way")) from None
     return out / "index.html"

@@ -21,6 +21,8 @@ import stat
 import sys
 from pathlib import Path
 
+from .atomic import write_atomic
+
 CACHE_NAME = ".bookgen-cache.json"
 VERSION = 1
 PROJECT = Path(__file__).resolve().parent.parent
@@ -203,13 +205,9 @@ def store(out: Path, keys: dict, outputs: dict, pages: int, warnings=(), reads=(
                         "warnings": [[str(w.path) if w.path is not None else None, w.message, w.line, w.hint]
                                      for w in warnings]}
     data = json.dumps({"version": VERSION, "formats": formats, "reads": extra}, indent=1, sort_keys=True)
-    tmp = out / (CACHE_NAME + ".part")
     try:
-        tmp.write_text(data, encoding="utf-8")
-        os.replace(tmp, out / CACHE_NAME)
+        write_atomic(out / CACHE_NAME, data.encode("utf-8"))
     except OSError as e:  # the outputs are written: only the next build's shortcut is lost
-        if tmp.is_file():
-            tmp.unlink()
         return f"{out / CACHE_NAME}: the no-change record cannot be written ({e.strerror or e}): the next build " \
                "will lay the book out again"
     return None

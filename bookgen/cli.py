@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import units
 from .errors import BookError
 
 
@@ -61,15 +62,15 @@ def main(argv=None) -> int:
     if bad or not formats:
         print(f"error: --format {args.format}: formats are pdf, epub, print, cover and site", file=sys.stderr)
         return 2
-    if args.bleed and not _is_length(args.bleed):
+    if args.bleed and not units.is_length(args.bleed):
         print(f"error: --bleed {args.bleed}: give a length like 3mm or 0.125in", file=sys.stderr)
         return 2
-    if args.bleed and _length_mm(args.bleed) > MAX_BLEED_MM:
+    if args.bleed and units.mm(args.bleed) > MAX_BLEED_MM:
         print(f"error: --bleed {args.bleed}: at most {MAX_BLEED_MM}mm (print shops ask for 3mm or 0.125in)",
               file=sys.stderr)
         return 2
     if args.page_size is not None:
-        from .load_book import parse_page_size
+        from .book_toml import parse_page_size
         if parse_page_size(args.page_size) is None:
             print(f"error: --page-size {args.page_size}: give A5, A4, Letter, Trade or a size like '140mm 216mm' "
                   "(the shorter side 60mm at least)", file=sys.stderr)
@@ -227,14 +228,3 @@ class Progress:
 
 
 MAX_BLEED_MM = 25
-
-
-def _length_mm(value: str) -> float:
-    import re
-    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)(mm|cm|in|pt|px)", value.strip()).groups()
-    return float(number) * {"mm": 1, "cm": 10, "in": 25.4, "pt": 25.4 / 72, "px": 25.4 / 96}[unit]
-
-
-def _is_length(value: str) -> bool:
-    import re
-    return bool(re.fullmatch(r"\d+(\.\d+)?(mm|cm|in|pt|px)", value.strip()))

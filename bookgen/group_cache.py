@@ -115,6 +115,5 @@ def _plain(value):
 
 
 def _write(path: Path, data: bytes):
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    from .atomic import write_atomic
+    write_atomic(path, data)

@@ -762,11 +762,10 @@ def _name_tree(dst, entries: dict) -> Dictionary:
 
 
 def _page_labels(page_count: int, body_start: int) -> Dictionary:
+    from .folios import label_ranges
     nums: list = []
-    if body_start > 0:
-        nums += [0, Dictionary(S=Name.r)]
-    if body_start < page_count or body_start == 0:
-        nums += [body_start, Dictionary(S=Name.D, St=1)]
+    for first, style in label_ranges(page_count, body_start):
+        nums += [first, Dictionary(S=Name("/" + style), St=1)]
     return Dictionary(Nums=Array(nums))
 
 

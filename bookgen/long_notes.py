@@ -25,8 +25,8 @@ _TOO_LONG = re.compile(r"^footnote (\d+) \(called on [^)]*\) is (longer than a p
 
 
 def _pt(length: str) -> float:
-    from .write_pdf import length_pt
-    return length_pt(length)
+    from .units import pt
+    return pt(length)
 
 
 def note_room(size) -> tuple[float, float, float]:

@@ -18,6 +18,7 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 from .lenient import heading_ids_plugin, remote_src, replace_remote_images
+from .chars import NOT_XML as _NOT_XML
 
 # Quotation marks per language (primary, then secondary) for the typographer.
 QUOTES = {
@@ -28,7 +29,6 @@ QUOTES = {
     "hi": "“”‘’", "bn": "“”‘’", "th": "“”‘’", "ko": "“”‘’",
 }
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _XML_NAME = re.compile(r"[A-Za-z_][-A-Za-z0-9_.]*")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # Raw HTML in a book is data: these elements and attributes never reach either edition.

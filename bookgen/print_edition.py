@@ -10,7 +10,7 @@ def with_blank_last_page(pages: list) -> list:
     the EPUB puts its page break at the end of the last chapter (as for any blank page)."""
     from dataclasses import replace
 
-    from .write_pdf import roman
+    from .folios import roman
     last = pages[-1]
     label = str(int(last.label) + 1) if last.label.isdigit() else roman(len(pages) + 1)
     return list(pages) + [replace(last, index=last.index + 1, label=label, chapter=None, block=None, words=0,

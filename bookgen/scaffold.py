@@ -96,7 +96,7 @@ def main(argv) -> int:
     p.add_argument("--author", default="Your Name", help="the author's name")
     p.add_argument("--language", default="en", help="a BCP 47 language tag (default: en)")
     args = p.parse_args(argv)
-    from .load_book import valid_language
+    from .book_toml import valid_language
 
     if not valid_language(args.language):
         print(f"error: --language {args.language}: not a valid BCP 47 language tag (hint: use a tag like en, "

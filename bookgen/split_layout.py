@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import folios
 from .errors import BookError, Problem
 
 PLACEHOLDER_STYLE = "display: none !important"
@@ -192,8 +193,7 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
         first = paginated.start - 1 if finish.keep_blank else paginated.start
         kept = document.pages[first:] if group.index else document.pages[:paginated.start + paginated.pages]
         n = len(kept)
-        labels = [W.roman(finish.global_start + i + 1) if finish.global_start + i < finish.body_start
-                  else str(finish.global_start + i - finish.body_start + 1) for i in range(n)]
+        labels = folios.labels(n, finish.body_start, first=finish.global_start)
         # notes: the whole check, on this group's chapters, in this group's pages
         moved = W.check_notes(book, _Pages(kept), labels, chapters=group.chapters)
         starts = [s.__class__(**{**s.__dict__, "index": s.index + finish.global_start})

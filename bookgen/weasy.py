@@ -115,10 +115,10 @@ def page_labels_finisher(body_start: int):
     """A WeasyPrint finisher: pages before `body_start` are labelled i, ii...; from it on 1, 2..."""
     def finish(document, pdf):
         import pydyf
+        from .folios import label_ranges
         nums = []
-        if body_start > 0:
-            nums += [0, pydyf.Dictionary({"S": "/r", "St": 1})]
-        nums += [body_start, pydyf.Dictionary({"S": "/D", "St": 1})]
+        for first, style in label_ranges(len(document.pages), body_start):
+            nums += [first, pydyf.Dictionary({"S": "/" + style, "St": 1})]
         pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": pydyf.Array(nums)})
     return finish
 

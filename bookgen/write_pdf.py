@@ -11,20 +11,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
+from . import folios, units
 from .errors import BookError, Problem
 from .pagemap import page_starts
 from .render import STYLES, context, environment, render
 
-ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
-         (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
-
-
-def roman(n: int) -> str:
-    out = ""
-    for value, letters in ROMAN:
-        while n >= value:
-            out, n = out + letters, n - value
-    return out
 
 
 @dataclass(frozen=True)
@@ -115,7 +106,7 @@ def parse_stylesheets(sheets, fetcher, font_config) -> list:
     return css
 
 
-PT = {"pt": 1.0, "px": 0.75, "in": 72.0, "cm": 72 / 2.54, "mm": 72 / 25.4}
+PT = units.PT
 MARKS_GAP_PT = 3 * PT["mm"]  # crop marks start this far outside the bleed
 
 
@@ -123,10 +114,9 @@ def length_pt(value: str | None) -> float:
     """A CSS length (3mm, 0.125in, 9pt) in points; 0 for none."""
     if not value:
         return 0.0
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt|px)\s*", value)
-    if not m:
+    if not units.is_length(value):
         raise BookError(Problem(None, f"'{value}' is not a length", None, "give a length like 3mm or 0.125in"))
-    return float(m.group(1)) * PT[m.group(2)]
+    return units.pt(value)
 
 
 def page_bleed_pt(options: PrintOptions) -> float:
@@ -226,7 +216,7 @@ def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:
             raise BookError("internal error: the layout does not settle (fonts or notes)")
     body = next((c for c in book.chapters if c.matter == "body"), None)
     body_start = _page_of(document, body.id) if body else len(document.pages)
-    labels = [roman(i + 1) if i < body_start else str(i - body_start + 1) for i in range(len(document.pages))]
+    labels = folios.labels(len(document.pages), body_start)
     moved = check_notes(book, document, labels)
     return Rendered(document, html, body_start, labels, messages, raw, fonts, length_pt(options.bleed), moved)
 

@@ -1,0 +1,155 @@
+"""The chapter files book.toml lists, read in order: each one's text, front matter and id, every problem reported."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from . import lenient, limits
+from . import markdown as mdown
+from .book_toml import Settings, TomlFile, suggest
+from .chars import NOT_XML, char_name
+from .front_matter import CHAPTER_KEYS, fm_line, read_front_matter
+from .load_paths import rel_name, safe_path
+
+CHAPTER_ID = r"[A-Za-z][A-Za-z0-9_-]*"  # it names the chapter's EPUB file and is an XML id: ASCII only
+
+
+class RawChapter(NamedTuple):
+    path: Path
+    fm: dict  # its front matter
+    body: str  # the Markdown after the front matter
+    offset: int  # lines before the body
+    cid: str  # the chapter's id
+
+
+@dataclass
+class ReadChapters:
+    raw: list = field(default_factory=list)  # RawChapter, in reading order
+    listed: list = field(default_factory=list)  # every listed chapter that exists
+    broken: set = field(default_factory=set)  # listed chapters that could not be read (links to them: not reported)
+    sources: list = field(default_factory=list)  # the files read
+    ids: set = field(default_factory=set)  # the chapters' ids
+
+
+def read_chapters(root: Path, toml: TomlFile, settings: Settings, problems) -> ReadChapters:
+    out = ReadChapters()
+    unknown_keys = lenient.KeyReport()  # front-matter keys of other tools: one warning per key
+    named = {Path(os.path.normpath(root.resolve() / e)) for e in settings.chapters}  # as listed, links unresolved
+    virtual = toml.preprocess.virtual if toml.preprocess is not None else {}
+    for entry in settings.chapters:
+        if entry in virtual:  # a page mdBook's SUMMARY.md makes (a part's title): no file behind it
+            path = Path(os.path.normpath(root.resolve() / entry))
+            out.listed.append(path)
+            ctext = virtual[entry]
+        else:
+            path, ctext = _read_listed(root, toml, settings, entry, out, problems)
+            if ctext is None:
+                continue
+        if _control_characters(path, ctext, problems):
+            continue
+        front = read_front_matter(path, ctext, problems)
+        if front is None:
+            continue
+        fm, body, offset = front
+        for key in fm:
+            if key not in CHAPTER_KEYS and key not in lenient.SUBTITLE_KEYS:
+                unknown_keys.add(key, path, fm_line(ctext, key))
+        cid = _chapter_id(path, fm, ctext, len(out.listed), out.ids, problems)
+        out.ids.add(cid)
+        out.broken.discard(path)
+        out.raw.append(RawChapter(path, fm, body, offset, cid))
+    unknown_keys.report(problems, CHAPTER_KEYS, lambda k, known: suggest(str(k), known),
+                        lambda p: rel_name(root.resolve(), p.resolve()))
+    _unlisted(out.listed, named, problems)
+    return out
+
+
+def _read_listed(root, toml, settings, entry, out, problems):
+    """(path, text) of a listed chapter file, or (path, None) when it cannot be read (reported)."""
+    line = _list_line(toml.text, entry) or settings.chapters_line
+    path = safe_path(root, root, entry, toml.path, line, problems, what="chapter")
+    if path is None:
+        return None, None
+    if not path.is_file():
+        problems.error(toml.path, f"chapter '{entry}' is listed but not found", line,
+                       f"create {entry} or remove it from chapters")
+        return path, None
+    if path in out.listed:
+        problems.error(toml.path, f"chapter '{entry}' is listed twice", settings.chapters_line,
+                       "list each chapter once")
+        return path, None
+    out.listed.append(path)
+    out.sources.append(path)
+    out.broken.add(path)  # until it has been read
+    nbytes, most = path.stat().st_size, limits.chapter_bytes()
+    if nbytes > most:  # a 50 MB chapter ran for 5 minutes at 2.9 GB
+        problems.error(path, f"chapter is {nbytes / 1e6:.1f} MB, more than the {most / 1e6:g} MB the build reads "
+                       "in one chapter", None, f"split it into several chapters, or set {limits.CHAPTER_MB_VAR} "
+                       "to allow more")
+        return path, None
+    try:
+        ctext = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        problems.error(path, f"not UTF-8 text ({e.reason} at byte {e.start})", None, "save the file as UTF-8")
+        return path, None
+    except OSError as e:
+        problems.error(path, f"cannot be read: {e.strerror}", None, "check the file's permissions")
+        return path, None
+    if toml.preprocess is not None:
+        ctext = toml.preprocess(path, ctext, problems)
+    return path, ctext
+
+
+def _control_characters(path: Path, ctext: str, problems) -> bool:
+    """Report (up to three) characters a book cannot hold; True when there are any."""
+    bad = list(NOT_XML.finditer(ctext))
+    for m in bad[:3]:
+        line = ctext.count("\n", 0, m.start()) + 1
+        col = m.start() - (ctext.rfind("\n", 0, m.start()) + 1) + 1
+        problems.error(path, f"control character {char_name(m.group(0))} at column {col}, which a book "
+                       "cannot hold", line, "remove it (it is invisible; it may come from a copy and paste)")
+    return bool(bad)
+
+
+def _chapter_id(path, fm, ctext, position, used, problems) -> str:
+    if not fm.get("id"):
+        return file_id(path, position, used)
+    cid = str(fm["id"])  # the author's: checked, never changed
+    if not re.fullmatch(CHAPTER_ID, cid):
+        problems.error(path, f"chapter id '{cid}' is not a valid id", fm_line(ctext, "id"),
+                       "use letters, digits and hyphens, starting with a letter")
+    if cid in used:
+        problems.error(path, f"chapter id '{cid}' is used by another chapter", fm_line(ctext, "id"),
+                       "give this chapter its own `id:` in the front matter")
+    return cid
+
+
+def file_id(path: Path, position: int, used: set) -> str:
+    """A chapter's id from its file name, always valid and unique: a name in another script (`第一章.md`) gives
+    `chapter-N` (its place in the list), and two files of one name in two folders (`part1/intro.md`,
+    `part2/intro.md`) give `intro` and `intro-2`. A valid book is never refused for its file names."""
+    cid = mdown.slugify(path.stem)
+    if not re.fullmatch(CHAPTER_ID, cid):
+        cid = f"chapter-{position}"
+    base, n = cid, 2
+    while cid in used:
+        cid, n = f"{base}-{n}", n + 1
+    return cid
+
+
+def _unlisted(listed, named, problems) -> None:
+    """Markdown files beside the chapters that the book does not list."""
+    for folder in sorted({p.parent for p in listed}):
+        for p in sorted(folder.glob("*.md")):
+            if p not in listed and p not in named and p.name.lower() not in ("readme.md", "summary.md"):
+                problems.warn(p, "Markdown file is not listed in book.toml's chapters, so it is not in the book",
+                              None, "add it to chapters, or move it out of the folder")
+
+
+def _list_line(text: str, entry: str) -> int | None:
+    """The line of a chapter's entry in book.toml's list."""
+    m = re.search(r"""["']""" + re.escape(entry) + r"""["']""", text)
+    return text.count("\n", 0, m.start()) + 1 if m else None

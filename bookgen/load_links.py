@@ -1,0 +1,73 @@
+"""Links between chapters: checked (each problem with its line and a suggestion), and resolved for print."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from . import markdown as mdown
+from .book_toml import suggest
+
+
+def resolve_href(href, path, cid, by_file, slug_maps):
+    """The print edition's URL for an internal link (`#id`), or None when it is external or unresolved."""
+    scheme, target, frag = mdown.href_parts(href)
+    if scheme:
+        return None
+    tcid = cid if not target else by_file.get((path.parent / target).resolve())
+    if tcid is None:
+        return None
+    if not frag:
+        return "#" + tcid
+    gid = slug_maps.get(tcid, {}).get(frag)
+    if gid is None and frag == tcid:
+        gid = tcid
+    if gid is None and tcid == cid:
+        # an id the author wrote in raw HTML, or a note id
+        return "#" + frag
+    return "#" + gid if gid else None
+
+
+def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=frozenset()):
+    href = link.href
+    scheme, target, frag = mdown.href_parts(href)
+    if scheme:
+        if scheme.lower() not in ("http", "https", "mailto"):
+            problems.error(path, f"link '{href}' uses a {scheme}: URL", link.line,
+                           "only http, https and mailto links can leave the book")
+        return
+    if target:
+        if os.path.isabs(target) or target.startswith(("/", "\\")):
+            problems.error(path, f"link '{href}' is an absolute path", link.line,
+                           "link to a chapter by its file name, relative to this chapter")
+            return
+        t = (path.parent / target).resolve()
+        if root is not None and not Path(os.path.normpath(path.parent / target)).is_relative_to(root.resolve()):
+            problems.error(path, f"link '{href}' leads outside the book folder", link.line,
+                           "links inside a book go to its chapters (.md files) or to #ids")
+            return
+        if t in broken:
+            return  # that chapter's own problem is reported
+        if t not in by_file:
+            if t.suffix.lower() == ".md" and t.exists():
+                hint = f"add {target} to chapters in book.toml"
+            elif t.suffix.lower() == ".md":
+                hint = "check the file name (was the chapter renamed?)"
+            else:
+                hint = "links inside a book go to chapters (.md files) or to #ids"
+            problems.error(path, f"link '{href}' goes to a file that is not a chapter of the book", link.line, hint)
+            return
+        tcid = by_file[t]
+    else:
+        tcid = cid
+    if frag and frag != tcid and frag not in slug_maps.get(tcid, {}):
+        if not target and _raw_id_exists(path, frag):
+            return
+        known = list(slug_maps.get(tcid, {}))
+        problems.error(path, f"link '{href}' points to '#{frag}', which is not a heading of that chapter",
+                       link.line, suggest(frag, known) or "link to a heading's id (its title in lower case, "
+                                                          "words joined by hyphens)")
+
+
+def _raw_id_exists(path: Path, frag: str) -> bool:
+    return bool(re.search(r"""\bid\s*=\s*["']""" + re.escape(frag) + r"""["']""", path.read_text(encoding="utf-8-sig")))
