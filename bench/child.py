@@ -27,7 +27,7 @@ def build(argv):
     options.force = opts["force"]
     if "jobs" in opts:
         options.jobs = int(opts["jobs"])
-    from bookgen.split_layout import stop_fork_server
+    from bookgen.layout_workers import stop_fork_server
     try:
         result = run(options)
     finally:

@@ -151,7 +151,7 @@ def toml_error(e: Exception, text: str):
 
 
 def _command() -> str:
-    from .cli import command
+    from .errors import command
     return command()
 
 

@@ -90,7 +90,7 @@ def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage,
 def _build(options: BuildOptions, progress, done) -> BuildResult:
     from .load_book import load_book
     from .book_layout import lay_out_book
-    from .write_pdf import PrintOptions, lay_out, page_map, pdf_bytes
+    from .write_pdf import PrintOptions, page_map, pdf_bytes
 
     result = BuildResult()
     out = Path(options.out)
@@ -110,7 +110,7 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         return book, check_stylesheets(book, options.strict)
 
     if options.jobs != 0:
-        from .split_layout import start_fork_server
+        from .layout_workers import start_fork_server
         start_fork_server()  # the layout processes' server imports WeasyPrint while the book is read
     if {"print", "cover"} & set(options.formats):
         with sigint_held():  # pikepdf (a C++ extension) must not be cut in two by a Ctrl-C while it loads
@@ -129,12 +129,12 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         cover = start_cover(book)  # in another process, while the print edition is laid out
     # The EPUB carries the print page numbers, so both editions need the laid-out print edition.
     from .group_cache import FOLDER
-    rendered = timed("layout", lay_out_book, lay_out, book, PrintOptions(options.bleed, options.crop_marks), options.jobs,
+    rendered = timed("layout", lay_out_book, book, PrintOptions(options.bleed, options.crop_marks), options.jobs,
                      out / FOLDER, not options.force, "pdf" in options.formats, detail=layout_detail)
     result.pages = rendered.pages
     group_cache = rendered.group_cache
     result.layout = rendered.split or {"one document": rendered.whole_because or "--jobs 0"}
-    from .split_layout import WEASYPRINT_DIFFERS
+    from .layout_plan import WEASYPRINT_DIFFERS
     if (rendered.whole_because or "").startswith(WEASYPRINT_DIFFERS):  # bookgen/weasy.py's self-test failed
         result.warnings.append(Problem(None, f"{rendered.whole_because}; the book was laid out as one document "
                                              "(slower, the same pages)", None,

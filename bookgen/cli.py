@@ -4,26 +4,12 @@ Kept light: `import bookgen.cli` and `--help` import nothing heavy (WeasyPrint i
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 from . import units
-from .errors import BookError
-
-
-def command() -> str:
-    """The command as the user typed it: `bookgen`, `python build.py` or `python -m bookgen`."""
-    arg0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
-    name = os.path.basename(arg0)
-    if name == "__main__.py" and os.path.basename(os.path.dirname(arg0)) == "bookgen":
-        return "python -m bookgen"
-    if name.startswith("bookgen"):  # the installed command (bookgen, bookgen.exe)
-        return "bookgen"
-    if name.endswith(".py") and name != "__main__.py":
-        return f"python {name}"
-    return "python build.py"  # called from Python (a test, another tool): the README's command
+from .errors import BookError, command
 
 
 def parser() -> argparse.ArgumentParser:
@@ -125,7 +111,7 @@ def build_once(options, args, level: int, watching: bool = False) -> int:
         finally:
             progress.clear()
             if not watching:
-                from .split_layout import stop_fork_server
+                from .layout_workers import stop_fork_server
                 stop_fork_server()
     except BookError as e:
         if args.debug:

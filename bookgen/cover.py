@@ -54,7 +54,7 @@ def start_cover(book):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from .split_layout import main_module_hidden, start_fork_server
+    from .layout_workers import main_module_hidden, start_fork_server
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return _Ready(cover_image(book))
     from .processes import die_with_parent

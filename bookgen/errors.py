@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,3 +76,16 @@ class Problems:
     def raise_if_errors(self):
         if self.errors:
             raise BookError(self.items)
+
+
+def command() -> str:
+    """The command as the user typed it: `bookgen`, `python build.py` or `python -m bookgen`."""
+    arg0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    name = os.path.basename(arg0)
+    if name == "__main__.py" and os.path.basename(os.path.dirname(arg0)) == "bookgen":
+        return "python -m bookgen"
+    if name.startswith("bookgen"):  # the installed command (bookgen, bookgen.exe)
+        return "bookgen"
+    if name.endswith(".py") and name != "__main__.py":
+        return f"python {name}"
+    return "python build.py"  # called from Python (a test, another tool): the README's command

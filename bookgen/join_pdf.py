@@ -18,7 +18,6 @@ references land on the copied pages and annotations.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import warnings
@@ -26,6 +25,8 @@ from urllib.parse import unquote
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, String
+
+from .join_fonts import FontSubsets, num
 
 __all__ = ["XREF_SCHEME", "JoinMismatch", "join_pdfs"]
 
@@ -193,8 +194,7 @@ class _Joiner:
         self.reparent: list = []           # (parent-tree values, old doc/root objgens)
         self.role_map: dict = {}
         self.class_map: dict = {}
-        self.subset_names: set = set()     # font subset names (`/ABCDEF+Name`) used so far
-        self.subsets: dict = {}            # a subset's name as WeasyPrint wrote it -> its font dicts
+        self.fonts = FontSubsets()         # the parts' font subsets (bookgen/join_fonts.py)
         self.namespaces: list = []
         self.id_tree: dict = {}            # bytes -> (key, value)
         self.names: dict[str, dict] = {}   # tree name -> {name bytes: (key, value)}
@@ -208,91 +208,6 @@ class _Joiner:
         self.file_id = None
 
     # -- per part -----------------------------------------------------------------------
-    def _rename_subsets(self, pages, first: int) -> None:
-        """Each part embeds its own subset of a font, and WeasyPrint names a subset after the font file
-        (`ABCDEF+Name`): two parts give two different subsets the same name, which prepress tools may take for
-        one font. A subset met again under a name already used is renamed (a tag made from its part)."""
-        seen_here = set()
-        for page in pages:
-            resources = page.get("/Resources")
-            fonts = resources.get("/Font") if isinstance(resources, Dictionary) else None
-            if not isinstance(fonts, Dictionary):
-                continue
-            for key in list(fonts.keys()):
-                font = fonts[key]
-                if not isinstance(font, Dictionary) or font.objgen in seen_here:
-                    continue
-                seen_here.add(font.objgen)
-                base = str(font.get("/BaseFont", ""))
-                if len(base) < 8 or base[7] != "+":
-                    continue
-                self.subsets.setdefault(base, []).append(font)
-                if base not in self.subset_names:
-                    self.subset_names.add(base)
-                    continue
-                digest = hashlib.sha256(f"{base}:{first}".encode()).digest()
-                tag = "".join(chr(ord("A") + b % 26) for b in digest[:6])
-                new = Name("/" + tag + base[7:])
-                self.subset_names.add(str(new))
-                font.BaseFont = new
-                for descendant in font.get("/DescendantFonts", []):
-                    descendant.BaseFont = new
-                    descriptor = descendant.get("/FontDescriptor")
-                    if isinstance(descriptor, Dictionary):
-                        descriptor.FontName = new
-                descriptor = font.get("/FontDescriptor")
-                if isinstance(descriptor, Dictionary):
-                    descriptor.FontName = new
-
-    def _merge_subsets(self) -> None:
-        """One font program for each face: the subsets the parts embed of one font file (WeasyPrint keeps each
-        glyph's id in a subset, and its glyphs self-contained) become one subset with all their glyphs, and
-        every page uses it. A face whose subsets cannot be merged so keeps one subset per part."""
-        for base, fonts in self.subsets.items():
-            if len(fonts) < 2:
-                continue
-            try:
-                merged = _merged_font(fonts)
-            except Exception:  # not a kind of font this knows how to merge: keep the subsets
-                continue
-            if merged is None:
-                continue
-            keep, program, widths, unicode = merged
-            descendant = keep.DescendantFonts[0]
-            descriptor = descendant.FontDescriptor
-            descriptor.FontFile3.write(program)
-            descendant.W = _widths_array(widths)
-            keep.ToUnicode.write(_to_unicode_cmap(unicode))
-            name = Name(base)
-            keep.BaseFont = descendant.BaseFont = descriptor.FontName = name
-            others = {f.objgen for f in fonts if f.objgen != keep.objgen}
-            for page in self.dst.pages:
-                resources = page.obj.get("/Resources")
-                table = resources.get("/Font") if isinstance(resources, Dictionary) else None
-                if not isinstance(table, Dictionary):
-                    continue
-                for key in list(table.keys()):
-                    if table[key].objgen in others:
-                        table[key] = keep
-
-    def _unify_texts(self) -> None:
-        """A glyph's text (/ToUnicode) as one document gives it: the text of its first use in the book. Each part
-        maps a glyph to the text of its first use in that part (a mark or ligature glyph can stand for several
-        texts), so subsets of one face (same glyph ids: WeasyPrint keeps them) get the book's first mapping."""
-        for fonts in self.subsets.values():
-            if len(fonts) < 2:
-                continue
-            first, tables = {}, []
-            for font in fonts:
-                entries = _cmap_entries(font.get("/ToUnicode"))
-                tables.append(entries)
-                for cid, text in entries.items():
-                    first.setdefault(cid, text)
-            for font, entries in zip(fonts, tables):
-                unified = {cid: first[cid] for cid in entries}
-                if unified != entries:
-                    font.ToUnicode = self.dst.make_stream(_to_unicode_cmap(unified))
-
     def add_part(self, src: pikepdf.Pdf, *, is_meta: bool) -> None:
         dst = self.dst
         first = self.page_count
@@ -307,7 +222,7 @@ class _Joiner:
             annots = page.get("/Annots")
             annots_by_page.append(list(annots) if isinstance(annots, Array) else [])
 
-        self._rename_subsets(pages, first)
+        self.fonts.rename(pages, first)
         self._add_structure(catalog, pages, annots_by_page, first)
         lang = catalog.get("/Lang")
         if lang is not None and self.lang is not None and bytes(lang) != bytes(self.lang):
@@ -475,8 +390,8 @@ class _Joiner:
             acroform = Dictionary({k: self.acroform[k] for k in self.acroform.keys()})
             acroform.Fields = Array(self.acro_fields)
             root.AcroForm = dst.make_indirect(acroform)
-        self._merge_subsets()
-        self._unify_texts()
+        self.fonts.merge(self.dst)
+        self.fonts.unify_texts(self.dst)
         root.PageLabels = _page_labels(self.page_count, body_start)
         if bleed_pt is not None:
             _set_bleed(dst, float(bleed_pt))
@@ -617,142 +532,6 @@ class _Joiner:
         self.dst.Root.Outlines = outlines
 
 
-def _merged_font(fonts):
-    """(the font dict to keep, its merged OpenType/CFF program, widths {cid: w}, ToUnicode {cid: hex}) for
-    subsets of one CFF font with identity glyph ids and no subroutines; None when they are not such.
-    One subset is read at a time (a book has one per chapter group and face)."""
-    from fontTools.ttLib import TTFont
-
-    candidates = []
-    for font in fonts:
-        if font.get("/Subtype") != Name.Type0 or len(font.get("/DescendantFonts", [])) != 1:
-            return None
-        descendant = font.DescendantFonts[0]
-        descriptor = descendant.get("/FontDescriptor")
-        program = descriptor.get("/FontFile3") if isinstance(descriptor, Dictionary) else None
-        if (descendant.get("/Subtype") != Name.CIDFontType0 or program is None
-                or program.get("/Subtype") != Name.OpenType or "/CIDSet" in descriptor
-                or descendant.get("/CIDToGIDMap", Name.Identity) != Name.Identity):
-            return None
-        data = program.read_bytes()
-        glyphs = TTFont(io.BytesIO(data), lazy=True)["maxp"].numGlyphs
-        if max(_widths(descendant.get("/W", [])), default=0) >= glyphs:
-            # a character the font lacks (WeasyPrint gives it an id past the glyphs): its subsets stay apart,
-            # as only they draw it as the font's box the way one document does
-            return None
-        candidates.append((glyphs, font, data, descendant))
-
-    def load(data):
-        # the same bytes from one build to the next; the subset's bounding box kept (the PDF gives the font's)
-        tt = TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False)
-        if "CFF " not in tt:
-            return None, None
-        cff = tt["CFF "].cff
-        top = cff.topDictIndex[0]
-        if hasattr(top, "ROS") or len(cff.GlobalSubrs) or getattr(top.Private, "Subrs", None):
-            return None, None  # CID-keyed, or glyphs that call subroutines: their programs cannot move
-        return tt, top
-
-    _, keep, data, descendant = max(candidates, key=lambda c: c[0])
-    base, base_top = load(data)
-    if base is None:
-        return None
-    order = base.getGlyphOrder()
-    private = base_top.Private
-    widths = _widths(descendant.get("/W", []))
-    unicode = _cmap_entries(keep.get("/ToUnicode"))
-    for _, font, data, its_descendant in candidates:
-        if font is keep:
-            continue
-        its_widths = _widths(its_descendant.get("/W", []))
-        for cid, text in _cmap_entries(font.get("/ToUnicode")).items():
-            unicode.setdefault(cid, text)  # the first part's text for a glyph, as in one document
-        if its_widths.keys() <= widths.keys():  # no glyph the merged font lacks: nothing to read
-            continue
-        tt, top = load(data)
-        if tt is None:
-            return None
-        if (getattr(top.Private, "nominalWidthX", 0) != getattr(private, "nominalWidthX", 0)
-                or getattr(top.Private, "defaultWidthX", 0) != getattr(private, "defaultWidthX", 0)):
-            return None  # widths inside the glyph programs would read differently
-        its_order = tt.getGlyphOrder()
-        for cid in its_widths:
-            if cid in widths:
-                continue
-            if cid >= len(its_order):
-                return None
-            if cid >= len(order) or order[cid] != its_order[cid]:
-                return None
-            name = order[cid]
-            base_top.CharStrings[name] = top.CharStrings[name]
-            base["hmtx"][name] = tt["hmtx"][name]
-            widths[cid] = its_widths[cid]
-        del tt, top
-    out = io.BytesIO()
-    base.save(out)
-    return keep, out.getvalue(), widths, unicode
-
-
-def _widths(array) -> dict:
-    """A /W array ([c [w1 w2 ...]] or [c_first c_last w]) as {cid: width}."""
-    out, items, i = {}, list(array), 0
-    while i < len(items):
-        first = int(items[i])
-        if isinstance(items[i + 1], Array):
-            for n, w in enumerate(items[i + 1]):
-                out[first + n] = float(w)
-            i += 2
-        else:
-            for cid in range(first, int(items[i + 1]) + 1):
-                out[cid] = float(items[i + 2])
-            i += 3
-    return out
-
-
-def _widths_array(widths: dict) -> Array:
-    out, run = [], []
-    for cid in sorted(widths):
-        if run and cid != run[-1][0] + 1:
-            out += [run[0][0], Array([_num(w) for _, w in run])]
-            run = []
-        run.append((cid, widths[cid]))
-    if run:
-        out += [run[0][0], Array([_num(w) for _, w in run])]
-    return Array(out)
-
-
-def _cmap_entries(stream) -> dict:
-    """{cid: hex text} from a ToUnicode CMap's bfchar and bfrange entries."""
-    import re
-    if stream is None:
-        return {}
-    text = stream.read_bytes().decode("latin-1")
-    out = {}
-    for block in re.findall(r"beginbfchar(.*?)endbfchar", text, re.S):
-        for src, dst in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]*)>", block):
-            out[int(src, 16)] = dst.lower()
-    for block in re.findall(r"beginbfrange(.*?)endbfrange", text, re.S):
-        for lo, hi, dst in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
-            for n, cid in enumerate(range(int(lo, 16), int(hi, 16) + 1)):
-                out[cid] = f"{int(dst, 16) + n:0{len(dst)}x}"
-    return out
-
-
-def _to_unicode_cmap(entries: dict) -> bytes:
-    lines = ["/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap", "/CIDSystemInfo",
-             "<< /Registry (Adobe)", "/Ordering (UCS)", "/Supplement 0", ">> def",
-             "/CMapName /Adobe-Identity-UCS def", "/CMapType 2 def", "1 begincodespacerange", "<0000> <ffff>",
-             "endcodespacerange"]
-    items = sorted(entries.items())
-    for start in range(0, len(items), 100):  # at most 100 entries in a block
-        chunk = items[start:start + 100]
-        lines.append(f"{len(chunk)} beginbfchar")
-        lines += [f"<{cid:04x}> <{text}>" for cid, text in chunk]
-        lines.append("endbfchar")
-    lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
-    return "\n".join(lines).encode("ascii")
-
-
 def _name_tree(dst, entries: dict) -> Dictionary:
     flat = []
     for kb in sorted(entries):
@@ -789,17 +568,12 @@ def _set_bleed(dst, bleed: float) -> None:
         box = [x1 - bleed, y1 - bleed, x2 + bleed, y2 + bleed]
         inside = [max(box[0], m1), max(box[1], n1), min(box[2], m2), min(box[3], n2)]
         clipped += any(abs(a - b) > 1e-6 for a, b in zip(box, inside))
-        obj.BleedBox = Array([_num(v) for v in inside])
+        obj.BleedBox = Array([num(v) for v in inside])
     if clipped:
         warnings.warn(
             f"join_pdfs: bleed_pt={bleed:g} reaches past the MediaBox on {clipped} page(s); "
             "their BleedBox was clipped to it (give the pages a CSS bleed at least that large)",
             stacklevel=4)
-
-
-def _num(value: float):
-    value = round(value, 6)
-    return int(value) if value == int(value) else value
 
 
 def _copy_direct(dst, obj):

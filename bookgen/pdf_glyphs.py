@@ -90,17 +90,17 @@ def font_at(obj, key: tuple):
 
 def font_table(font) -> tuple:
     """(/BaseFont, {glyph id: text}, {glyph id: width}) of a Type0 font."""
-    from .join_pdf import _cmap_entries, _widths
+    from .join_fonts import cmap_entries, widths_of
     if font is None:
         return "", {}, {}
     texts = {}
-    for cid, hexed in _cmap_entries(font.get("/ToUnicode")).items():
+    for cid, hexed in cmap_entries(font.get("/ToUnicode")).items():
         try:
             texts[cid] = bytes.fromhex(hexed).decode("utf-16-be")
         except ValueError:
             texts[cid] = "\ufffd"
     descendants = font.get("/DescendantFonts")
-    widths = _widths(descendants[0].get("/W", [])) if isinstance(descendants, Array) and len(descendants) else {}
+    widths = widths_of(descendants[0].get("/W", [])) if isinstance(descendants, Array) and len(descendants) else {}
     return str(font.get("/BaseFont", "")), texts, widths
 
 

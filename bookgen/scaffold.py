@@ -62,7 +62,7 @@ Sections start at `##`. Add a chapter by creating a file in `chapters/` and addi
 
 
 def _command() -> str:
-    from .cli import command
+    from .errors import command
     return command()
 
 
@@ -89,7 +89,7 @@ def create(folder: Path, title: str, author: str, language: str) -> list[Path]:
 
 
 def main(argv) -> int:
-    from .cli import command
+    from .errors import command
     p = argparse.ArgumentParser(prog=f"{command()} new", description="Create a new book folder that builds as it is.")
     p.add_argument("dir", type=Path, metavar="DIR", help="the folder to create (must not exist, or be empty)")
     p.add_argument("--title", help="the book's title (default: from the folder's name)")

@@ -5,7 +5,6 @@ import contextlib
 import gc
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -150,34 +149,6 @@ def stylesheets(book) -> list[Path]:
     """Shared typography, then print rules, then the book's own overrides (styles/*.css in the book)."""
     from .book_files import own_files
     return [STYLES / "base.css", STYLES / "print.css"] + own_files(book.root, "styles", "*.css")
-
-
-def lay_out(book, options: PrintOptions = PrintOptions(), jobs: int | None = None, cache_dir=None,
-            read_cache: bool = True, want_pdf: bool = True) -> Rendered:
-    """The print edition, laid out in groups of chapters in `jobs` processes (bookgen/split_layout.py; None: one
-    per core), or as one document when jobs is 0 or the book's layout cannot be split. `cache_dir` keeps each
-    group's layout for the next build (bookgen/group_cache.py)."""
-    if jobs is None and _small(book):  # processes would cost more than they save
-        rendered = render_print(book, options)
-        rendered.whole_because = "a short book: one document, in this process"
-        return rendered
-    if jobs != 0:
-        from .split_layout import Unsupported, render_split
-        try:
-            return render_split(book, options, jobs or os.cpu_count() or 1, cache_dir, read_cache, want_pdf)
-        except Unsupported as e:
-            rendered = render_print(book, options)
-            rendered.whole_because = str(e)
-            return rendered
-    return render_print(book, options)
-
-
-def _small(book) -> bool:
-    """Fewer than two chapter groups' worth of text (bookgen/split_layout.py's GROUP_CHARS): laying it out in
-    one document here is faster than starting the layout processes (the default book: 2.3 s instead of 3.4)."""
-    from . import split_layout
-    size = sum(len(str(piece)) for c in book.chapters for piece in c.pieces)
-    return size < 2 * split_layout.GROUP_CHARS
 
 
 def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:

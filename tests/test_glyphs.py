@@ -145,19 +145,20 @@ def test_the_join_merges_the_cff_face_and_reads_back_every_page(libertine_parts,
 
 @pytest.mark.parametrize("corruption", ["another character", "another width", "a glyph dropped"])
 def test_a_wrongly_merged_font_is_an_error_naming_the_page(libertine_parts, tmp_path, monkeypatch, corruption):
+    import bookgen.join_fonts as F
     import bookgen.join_pdf as J
     if corruption == "another character":
-        real = J._to_unicode_cmap
+        real = F.to_unicode_cmap
 
         def wrong(entries):  # the glyph that stands for "9" now says "8"
             return real({cid: ("0038" if text == "0039" else text) for cid, text in entries.items()})
-        monkeypatch.setattr(J, "_to_unicode_cmap", wrong)
+        monkeypatch.setattr(F, "to_unicode_cmap", wrong)
     elif corruption == "another width":
-        real = J._widths_array
-        monkeypatch.setattr(J, "_widths_array", lambda widths: real({c: w + 50 for c, w in widths.items()}))
+        real = F.widths_array
+        monkeypatch.setattr(F, "widths_array", lambda widths: real({c: w + 50 for c, w in widths.items()}))
     else:
-        real = J._widths_array
-        monkeypatch.setattr(J, "_widths_array", lambda widths: real(dict(list(sorted(widths.items()))[:-3])))
+        real = F.widths_array
+        monkeypatch.setattr(F, "widths_array", lambda widths: real(dict(list(sorted(widths.items()))[:-3])))
     out = tmp_path / "joined.pdf"
     with pytest.raises(J.JoinMismatch) as caught:
         J.join_pdfs(libertine_parts, out, body_start=0)
@@ -185,7 +186,7 @@ def test_a_mismatch_stops_the_build_and_keeps_the_old_files(tmp_path):
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert any(n.endswith(".pdf") for n in before) and any(n.endswith(".epub") for n in before)
 
-    join = project / "bookgen" / "join_pdf.py"
+    join = project / "bookgen" / "join_fonts.py"
     source = join.read_text(encoding="utf-8")
     line = 'lines += [f"<{cid:04x}> <{text}>" for cid, text in chunk]'
     assert line in source

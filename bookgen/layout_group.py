@@ -1,0 +1,216 @@
+"""One chapter group laid out by WeasyPrint, in whatever process runs it: its pages broken, then stopped at the
+barrier (bookgen/weasy.py) to say how many pages it has and to be told the page counter and named strings it
+starts from; then its margins drawn and its PDF written. Notes are kept on their calls' pages by sending a block
+on and laying the group out again (`Relayout`)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+from . import folios
+from .errors import BookError
+from .layout_plan import WEASYPRINT_DIFFERS, Group, GroupResult, Paginated, Unsupported, page_counters
+
+
+class Paginated_(Exception):
+    """Raised at the barrier when only the page breaks were wanted (the front matter's first layout)."""
+    def __init__(self, paginated, strings):
+        super().__init__()
+        self.paginated, self.strings = paginated, strings
+
+
+class Relayout(Exception):
+    def __init__(self, selectors):
+        super().__init__(selectors)
+        self.selectors = selectors
+
+
+def prepare(book, options, css_texts, extra_css: str = ""):
+    """What a process needs to lay out groups: parsed stylesheets, the page CSS, the URL fetcher, fonts."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    from . import write_pdf as W
+    fetcher = W.fetcher_for(book)
+    font_config = FontConfiguration()
+    css = W.parse_stylesheets(css_texts, fetcher, font_config)
+    return css, getattr(css_texts, "page_css", "") + extra_css, fetcher, font_config
+
+
+class Sheets(list):
+    page_css = ""
+
+
+@contextlib.contextmanager
+def _barrier(on_paginated):
+    """Call `on_paginated(context, page_boxes)` once WeasyPrint has broken the pages and before it draws the first
+    margin box (bookgen/weasy.py)."""
+    from .weasy import AdapterError, stop_after_pagination
+    try:
+        with stop_after_pagination(on_paginated):
+            yield
+    except AdapterError as e:  # this WeasyPrint has no stage to stop at
+        raise Unsupported(str(e)) from None
+
+
+def _ids_on_pages(pages, wanted: set) -> dict:
+    """id -> index of the first page where an element with that id has a box."""
+    from .weasy import box_anchors
+    where = {}
+    for i, page in enumerate(pages):
+        for name in box_anchors(page):
+            if name in wanted and name not in where:
+                where[name] = i
+    return where
+
+
+def layout_group(book, options, group: Group, setup, barrier, paginate_only: bool = False) -> GroupResult:
+    """Lay out one group; `barrier(paginated) -> Finish` is called once its pages are broken."""
+    from weasyprint import CSS, HTML
+
+    from . import write_pdf as W
+    from .pagemap import page_starts
+
+    from . import weasy
+    problem = weasy.self_test()  # once per process
+    if problem:
+        raise Unsupported(f"{WEASYPRINT_DIFFERS}: {problem}")
+    css, page_css, fetcher, font_config = setup
+    t0 = time.perf_counter()
+    with W.weasyprint_log() as messages:
+        pushed: list[str] = []
+        for rounds in range(W.MAX_PUSH_ROUNDS + 1):
+            messages.clear()
+            extra = "\n".join(f"{s} {{ break-before: page; }}" for s in pushed)
+            html = HTML(string=group.html, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
+            sheets = css[:2] + [CSS(string=page_css + extra, font_config=font_config)] + css[2:]
+            seen: dict = {}
+
+            def on_paginated(context, pages):
+                seen.update(_paginated(book, group, context, pages, pushed, rounds, barrier, html.etree_element,
+                                       paginate_only))
+
+            try:
+                with _barrier(on_paginated):
+                    document = html.render(stylesheets=sheets, font_config=font_config, pdf_variant=W.PDF_VARIANT)
+            except Relayout as r:
+                pushed += r.selectors
+                continue
+            except Paginated_ as p:
+                return p
+            break
+        else:  # pragma: no cover - _paginated stops asking after MAX_PUSH_ROUNDS
+            raise BookError("internal error: the notes do not settle")
+        t1 = time.perf_counter()
+        for message in messages:
+            if "undefined anchor" in message or "running element" in message:
+                raise Unsupported(message)
+        finish, paginated = seen["finish"], seen["paginated"]
+        first = paginated.start - 1 if finish.keep_blank else paginated.start
+        kept = document.pages[first:] if group.index else document.pages[:paginated.start + paginated.pages]
+        n = len(kept)
+        labels = folios.labels(n, finish.body_start, first=finish.global_start)
+        # notes: the whole check, on this group's chapters, in this group's pages
+        moved = W.check_notes(book, _Pages(kept), labels, chapters=group.chapters)
+        starts = [s.__class__(**{**s.__dict__, "index": s.index + finish.global_start})
+                  for s in page_starts(_Pages(kept), html.etree_element, {c.id for c in group.chapters}, labels)]
+        # links to what another group lays out become references the join resolves
+        here = {name for page in kept for name in page.anchors}
+        for page in kept:
+            page.links[:] = [(("external", "bookgen-xref:" + target, rect, box)
+                              if kind == "internal" and target not in here else (kind, target, rect, box))
+                             for kind, target, rect, box in page.links]
+        part = document.copy(kept)
+        with weasy.fast_page_references(), weasy.compress_in_threads(2):
+            pdf = part.write_pdf(pdf_variant=W.PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
+                                 custom_metadata=False, finisher=W.bleed_finisher(W.length_pt(options.bleed), book.meta))
+        # WeasyPrint makes a static font of a variable one once per document, from the first variation it meets
+        # there: each group would embed other instances than one document does (outlines that differ by a hair).
+        variable = weasy.variable_families(weasy.document_fonts(part))
+        if variable:
+            raise Unsupported(f"{', '.join(variable)} is a variable font")
+        glyphs = weasy.glyph_counts(weasy.document_fonts(part))
+        counters = seen["book_counters"]
+        anchors = {}  # a chapter's section has boxes on all its pages: its folio is that of the first
+        for i, page in enumerate(kept):
+            for c in group.chapters:
+                if c.id in page.anchors:
+                    anchors.setdefault(c.id, counters[i])
+        wait = seen.get("wait", 0.0)
+        seconds = {"layout": t1 - t0 - wait, "wait": wait, "pdf": time.perf_counter() - t1}
+        return GroupResult(group.index, pdf, n, labels, starts, anchors, glyphs, list(messages), moved,
+                           counters[-1] if counters else finish.counter_before, seen["strings"], seconds)
+
+
+class _Pages:
+    def __init__(self, pages):
+        self.pages = pages
+
+
+def _paginated(book, group, context, pages, pushed, rounds, barrier, root, paginate_only=False) -> dict:
+    """At the barrier: keep the notes on their calls' pages (or lay out again), say where the group begins, and
+    set the page counter and named strings it starts from."""
+    from . import weasy
+    from . import write_pdf as W
+
+    # Notes printed after their call's page: send a block on and lay the group out again (write_pdf.render_print).
+    if rounds < W.MAX_PUSH_ROUNDS:
+        more = [s for s in W.blocks_to_push(book, _PageBoxes(pages), root, chapters=group.chapters)
+                if s not in pushed]
+        if more:
+            raise Relayout(more)
+    counters = weasy.page_counters(context, len(pages))
+    if group.index:
+        where = _ids_on_pages(pages, {group.first_id})
+        start = where.get(group.first_id)
+        recto = "left" if getattr(book.meta, "direction", "ltr") == "rtl" else "right"  # bound on the right
+        if start is None or start == 0 or weasy.page_side(pages[start]) != recto:
+            raise Unsupported(f"#{group.first_id} does not open on a {recto}-hand page (its recto) after a page break")
+        blank = start >= 2 and weasy.is_blank(pages[start - 1])
+        count = len(pages) - start
+    else:
+        where = _ids_on_pages(pages, set(group.stubs[:1]))
+        start, blank = 0, False
+        end = where.get(group.stubs[0], len(pages)) if group.stubs else len(pages)
+        while end > 1 and weasy.is_blank(pages[end - 1]):
+            end -= 1  # a blank page before the first chapter is the first chapter group's
+        count = end
+    first_page = (start - 1 if blank else start) + 1  # WeasyPrint numbers pages from 1
+    strings = weasy.last_strings(context, first_page)
+    paginated = Paginated(group.index, start, blank, counters, strings, count)
+    if paginate_only:
+        raise Paginated_(paginated, strings)
+    t = time.perf_counter()
+    finish = barrier(paginated)
+    wait = time.perf_counter() - t
+    if finish.keep_blank and not blank:
+        raise Unsupported("a chapter group ends on a right-hand page and the next has no blank page before it")
+    first = start - 1 if finish.keep_blank else start
+    book_counters = page_counters(counters, first, finish.counter_before) if group.index else counters[:count]
+    for i, value in enumerate(book_counters):
+        weasy.set_page_counter(context, first + i, value)
+    carried = dict(finish.strings)
+    if carried:
+        weasy.carry_strings(context, carried)
+    return {"finish": finish, "paginated": paginated, "book_counters": book_counters,
+            "strings": {**carried, **strings}, "wait": wait}
+
+
+class _PageBoxes:
+    """Page boxes (not yet with margins) seen as write_pdf's helpers see a document's pages."""
+    def __init__(self, boxes):
+        self.pages = [_PageBox(b) for b in boxes]
+
+
+class _PageBox:
+    """A page box at the stop, seen as a rendered page (bookgen/weasy.py reads both)."""
+    def __init__(self, box):
+        self.box = box
+        self._anchors = None
+
+    @property
+    def anchors(self):
+        if self._anchors is None:
+            from .weasy import box_anchors
+            self._anchors = box_anchors(self.box)
+        return self._anchors

@@ -1,0 +1,158 @@
+"""The split layout's pure arithmetic: what a chapter group says once its pages are broken (`Paginated`), where
+the groups before it place it in the book (`Finish`), and the `Plan` that places each group as soon as the
+groups before it are placed, taking from the cache what it has. No WeasyPrint, no processes: unit-tested alone
+(tests/test_layout_plan.py)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .errors import Problem
+
+
+class Unsupported(Exception):
+    """This book's layout cannot be split into groups; lay it out whole."""
+
+
+WEASYPRINT_DIFFERS = "this WeasyPrint differs from what the split layout expects"
+
+
+@dataclass
+class Group:
+    index: int  # 0: the front matter
+    html: str
+    chapters: tuple  # the chapters laid out in this group (model objects)
+    first_id: str | None  # the element whose page is the group's first (body groups)
+    stubs: tuple = ()  # the front matter: ids of the chapters stood in for
+    key: str = ""  # hash of what the group's pagination depends on (set by Plan, bookgen/group_cache.py)
+
+
+@dataclass
+class Paginated:
+    """What a group says at the barrier: enough to place the groups after it."""
+    index: int
+    start: int  # index (in the group's document) of its first page (the chapter opening)
+    blank: bool  # the page before `start` is a blank left page that can be kept
+    counters: list  # the page counter on each page of the group's document
+    strings: dict  # named string -> its last value on the group's pages
+    pages: int  # pages from `start` to the end
+
+
+@dataclass
+class Finish:
+    keep_blank: bool  # keep the blank left page before the opening (the group before ended on a right page)
+    counter_before: int  # the page counter of the book's page before the group's first kept page
+    strings: dict  # named strings carried from the pages before
+    global_start: int  # index in the book of the group's first kept page
+    body_start: int  # index in the book of folio 1 (labels)
+
+
+@dataclass
+class GroupResult:
+    index: int
+    pdf: bytes
+    pages: int
+    labels: list
+    starts: list  # pagemap.PageStart, indices in the book
+    anchor_counters: dict  # chapter id -> page counter on its first page
+    font_glyphs: dict  # font family -> glyphs used
+    warnings: list
+    moved: list  # Problem
+    counter_last: int
+    strings: dict
+    seconds: dict = field(default_factory=dict)  # layout (with note-keeping relayouts), wait (at the barrier), pdf
+
+
+def page_counters(counters: list, first: int, counter_before: int) -> list:
+    """The book's page counter on each page of a group's document from `first` on: the group counted its own
+    pages from 1; shift them to follow `counter_before`, until the group resets or sets the counter itself."""
+    out = []
+    delta = counter_before - (counters[first - 1] if first > 0 else 0)
+    previous = counters[first - 1] if first > 0 else 0
+    shifting = True
+    for value in counters[first:]:
+        if shifting and value != previous + 1:
+            shifting = False  # a counter-reset or counter-set of `page` on this page: its value is the book's
+        previous = value
+        out.append(value + delta if shifting else value)
+    return out
+
+
+class Plan:
+    """Which groups are placed in the book, which are laid out, which come from the cache."""
+
+    def __init__(self, groups, cache, base_key):
+        self.groups, self.cache = groups, cache
+        self.paginated: dict = {}  # group index -> Paginated
+        self.finishes: dict = {}  # group index -> Finish
+        self.results: dict = {}  # group index -> GroupResult
+        self.todo: list = []  # groups to lay out, in order
+        self.claimed: set = set()  # groups being laid out, or laid out
+        self.laid_out = 0  # groups laid out by this build (the others came from the cache)
+        self.next = 1  # the next group to place
+        self.front = None
+        for g in groups:
+            g.key = cache.key("group", g.html, base_key)
+        for g in groups[1:]:
+            hit = cache.get(g.key)
+            if hit:
+                self.paginated[g.index] = Paginated(**hit)
+            else:
+                self.todo.append(g.index)
+
+    def set_front(self, pages: int, counter: int, strings: dict):
+        self.pages, self.counter, self.strings, self.body_start = pages, counter, dict(strings), None
+        self.front = True
+        self.place()
+
+    def on_paginated(self, p: Paginated):
+        if p.index not in self.paginated:
+            self.paginated[p.index] = p
+            self.cache.put(self.groups[p.index].key, dataclasses.asdict(p))
+        self.place()
+
+    def on_done(self, r: GroupResult):
+        self.laid_out += 1
+        self.results[r.index] = r
+        self.cache.put(self.result_key(r.index), dataclasses.asdict(r))
+
+    def result_key(self, index):
+        return self.cache.key(self.groups[index].key, dataclasses.asdict(self.finishes[index]))
+
+    def place(self):
+        """Place every group whose groups before are all placed; take from the cache what it has."""
+        if self.front is None:
+            return
+        while self.next in self.paginated:
+            index, p = self.next, self.paginated[self.next]
+            keep_blank = self.pages % 2 == 1  # the book so far ends on a right-hand page
+            if self.body_start is None:
+                self.body_start = self.pages + keep_blank
+            finish = Finish(keep_blank, self.counter, dict(self.strings), self.pages, self.body_start)
+            first = p.start - 1 if keep_blank else p.start
+            counters = page_counters(p.counters, first, self.counter)
+            self.counter = counters[-1] if counters else self.counter
+            self.strings.update(p.strings)
+            self.pages += p.pages + keep_blank
+            self.finishes[index] = finish
+            self.next += 1
+            if index in self.todo or index in self.claimed:
+                continue
+            hit = self.cache.get(self.result_key(index))
+            if hit:
+                self.results[index] = result_from(hit)
+            else:
+                self.todo.insert(0, index)  # placed: it will not wait at the barrier
+
+    def take(self) -> int:
+        index = self.todo.pop(0)
+        self.claimed.add(index)
+        return index
+
+
+def result_from(data: dict) -> GroupResult:
+    from .pagemap import PageStart
+    data = dict(data)
+    data["starts"] = [PageStart(**s) for s in data["starts"]]
+    data["moved"] = [Problem(**m) for m in data["moved"]]
+    return GroupResult(**data)

@@ -1,0 +1,51 @@
+"""The split layout's placement arithmetic (bookgen/layout_plan.py), alone: no WeasyPrint, no processes. Each
+expected value is worked out by hand in the comments."""
+from bookgen.layout_plan import Group, Paginated, Plan, page_counters
+
+
+class NoCache:
+    """GroupCache's interface, holding nothing (every group is laid out)."""
+    def key(self, *parts):
+        return repr(parts)
+
+    def get(self, key):
+        return None
+
+    def put(self, key, value):
+        pass
+
+
+def test_page_counters_follow_the_pages_before():
+    # a group counted its pages 1..4; the book's page before its first kept page (index 1) is folio 10
+    assert page_counters([1, 2, 3, 4], 1, 10) == [11, 12, 13]
+    # the group resets the counter on its third page (…, 1): from there its own values are the book's
+    assert page_counters([1, 2, 1, 2], 0, 5) == [6, 7, 1, 2]
+
+
+def groups(n):
+    return [Group(i, f"<html>{i}</html>", (), None if i == 0 else f"c{i}") for i in range(n)]
+
+
+def test_groups_are_placed_in_order_with_a_blank_left_page_kept_after_an_odd_count():
+    plan = Plan(groups(3), NoCache(), [])
+    assert plan.todo == [1, 2]  # nothing in the cache
+    # group 2 says its pages first: it cannot be placed before group 1
+    plan.on_paginated(Paginated(2, start=1, blank=True, counters=[1, 2, 3], strings={"h": "B"}, pages=2))
+    assert plan.finishes == {}
+    plan.set_front(pages=3, counter=3, strings={"h": "front"})  # i, ii, iii: the body opens on page index 3
+    plan.on_paginated(Paginated(1, start=1, blank=True, counters=[1, 2, 3, 4], strings={"h": "A"}, pages=3))
+    one, two = plan.finishes[1], plan.finishes[2]
+    # 3 front pages end on a right-hand page: group 1 keeps its blank left page, folio 1 is page index 4
+    assert (one.keep_blank, one.global_start, one.body_start, one.counter_before) == (True, 3, 4, 3)
+    assert one.strings == {"h": "front"}
+    # group 1 adds its blank page and 3 pages: 7 pages; odd again, so group 2 keeps its blank page too
+    assert (two.keep_blank, two.global_start, two.counter_before) == (True, 7, 7)
+    assert two.strings == {"h": "A"}  # the running head carried from group 1
+    assert plan.body_start == 4
+
+
+def test_an_even_count_drops_the_blank_page():
+    plan = Plan(groups(2), NoCache(), [])
+    plan.set_front(pages=4, counter=4, strings={})
+    plan.on_paginated(Paginated(1, start=1, blank=True, counters=[1, 2, 3], strings={}, pages=2))
+    assert (plan.finishes[1].keep_blank, plan.finishes[1].global_start, plan.body_start) == (False, 4, 4)
