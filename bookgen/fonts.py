@@ -95,3 +95,12 @@ def font_css(meta) -> str:
         rules.append(f"body [lang]:lang({lang}) {{ font-family: {stack(own, f)}; }}")
         rules.append(f"{code} {{ font-family: {stack(own, f, mono=True)}; }}")
     return "\n".join(rules) + "\n"
+
+
+def ranked(glyphs: dict) -> tuple:
+    """Font families by the glyphs they set: the one with the most first (the copyright page's "Set in"), then
+    the others by name; ties broken by name, so that one document and chapter groups name them alike."""
+    if not glyphs:
+        return ()
+    main = max(glyphs, key=lambda f: (glyphs[f], f))
+    return (main, *sorted(f for f in glyphs if f != main))

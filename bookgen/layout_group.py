@@ -54,14 +54,10 @@ def _barrier(on_paginated):
 
 
 def _ids_on_pages(pages, wanted: set) -> dict:
-    """id -> index of the first page where an element with that id has a box."""
+    """id -> index of the first page box where an element with that id has a box."""
+    from .pagemap import first_pages
     from .weasy import box_anchors
-    where = {}
-    for i, page in enumerate(pages):
-        for name in box_anchors(page):
-            if name in wanted and name not in where:
-                where[name] = i
-    return where
+    return first_pages(pages, box_anchors, wanted)
 
 
 def layout_group(book, options, group: Group, setup, barrier, paginate_only: bool = False) -> GroupResult:

@@ -17,6 +17,17 @@ SOFT_HYPHEN_BREAK = "\u2010"  # what WeasyPrint adds at a hyphenated line end
 OBJECT = "\ufffc"  # an image in the text, counted as one letter by both editions
 
 
+def first_pages(pages, anchors=lambda page: page.anchors, wanted=None) -> dict:
+    """id -> index of the first page that holds it (`wanted`: only those ids). `anchors(page)` names a page's
+    ids: `Page.anchors` of a laid-out document, or weasy.box_anchors of a page box at the barrier."""
+    where: dict = {}
+    for i, page in enumerate(pages):
+        for name in anchors(page):
+            if (wanted is None or name in wanted) and name not in where:
+                where[name] = i
+    return where
+
+
 @dataclass(frozen=True)
 class PageStart:
     index: int  # 0-based page index in the PDF

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from .errors import BookError
+from .fonts import ranked
 from .layout_group import prepare, Sheets, layout_group
 from .layout_plan import Finish, Plan, Unsupported, result_from
 from .layout_workers import lay_out_in_processes, main_module_hidden, start_fork_server
@@ -179,8 +180,7 @@ def _finish_front(book, options, groups, plan, cache, base_key, fonts, guess, fr
         for r in [*body, front] if front is not None else body:
             for family, n in r.font_glyphs.items():
                 glyphs[family] = glyphs.get(family, 0) + n
-        used = (max(glyphs, key=lambda f: (glyphs[f], f)),) if glyphs else ()
-        used += tuple(sorted(f for f in glyphs if f not in used))
+        used = ranked(glyphs)
         if used != fonts:
             fonts = used
             html_text, _ = W.print_html(book, options, fonts=W.font_names(fonts))

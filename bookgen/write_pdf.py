@@ -12,7 +12,7 @@ from urllib.request import url2pathname
 
 from . import folios, units
 from .errors import BookError, Problem
-from .pagemap import page_starts
+from .pagemap import first_pages, page_starts
 from .render import STYLES, context, environment, render
 
 
@@ -218,10 +218,7 @@ def _write(book, options, document) -> bytes:
 def blocks_to_push(book, document, root, chapters=None) -> list[str]:
     """For each note printed on a later page than its call (and short enough to fit on a page), a selector
     for the last block that starts on the call's page: sending it on leaves room for the note."""
-    where = {}
-    for i, page in enumerate(document.pages):
-        for anchor in page.anchors:
-            where.setdefault(anchor, i)
+    where = first_pages(document.pages)
     heights, room = _note_heights(document)
     pages = set()
     for chapter in book.chapters if chapters is None else chapters:
@@ -305,11 +302,8 @@ def probe_fonts(book, css, fetcher, font_config) -> tuple:
 def used_fonts(document) -> tuple:
     """Font families that set text in a written document: the one with the most glyphs first, then by name."""
     from .weasy import document_fonts, glyph_counts
-    glyphs = glyph_counts(document_fonts(document))
-    if not glyphs:
-        return ()
-    main = max(glyphs, key=lambda f: (glyphs[f], f))
-    return (main, *sorted(f for f in glyphs if f != main))
+    from .fonts import ranked
+    return ranked(glyph_counts(document_fonts(document)))
 
 
 def font_names(fonts) -> str:
@@ -318,9 +312,9 @@ def font_names(fonts) -> str:
 
 
 def _page_of(document, anchor: str) -> int:
-    for i, page in enumerate(document.pages):
-        if anchor in page.anchors:
-            return i
+    where = first_pages(document.pages, wanted={anchor})
+    if anchor in where:
+        return where[anchor]
     raise BookError(f"internal error: '{anchor}' is on no page")
 
 
@@ -331,10 +325,7 @@ def check_notes(book, document, labels=None, chapters=None):
     and where; a whole note that lands on a later page than its call (when sending a block on could not keep
     it there) is returned as a warning: nothing is lost, and the author can decide."""
     labels = labels or [str(i + 1) for i in range(len(document.pages))]
-    where = {}
-    for i, page in enumerate(document.pages):
-        for anchor in page.anchors:
-            where.setdefault(anchor, i)
+    where = first_pages(document.pages)
     heights, room = _note_heights(document)
     problems, moved = [], []
     for chapter in book.chapters if chapters is None else chapters:
