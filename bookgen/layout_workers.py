@@ -1,8 +1,8 @@
 """The layout processes: a fork server that has imported WeasyPrint, and workers forked from it that lay out the
 groups they are sent. A group whose folio is not known yet when its pages are broken waits at the barrier in a
-greenlet while its worker lays out the next one. Messages on the pipe: a `Group` or `(index, Finish)` to a
-worker; `("paginated", Paginated)`, `("done", GroupResult)`, `("unsupported", why)`, `("problems", ...)` or
-`("error", BookError)` back."""
+greenlet while its worker lays out the next one. Messages on the pipe, each a type: to a worker, a `Group` to
+lay out, `Resume` (a group's place, once known) or `None` (stop); back, `Paginated` (at the barrier),
+`GroupResult` (done), `Refused` (the book cannot be split), `BookProblems` or `Crashed`."""
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +13,38 @@ from pathlib import Path
 
 from .errors import BookError, Problem
 from .layout_group import prepare, layout_group
-from .layout_plan import Group, Unsupported
+from .layout_plan import Finish, Group, GroupResult, Paginated, Unsupported
+
+
+@dataclasses.dataclass(frozen=True)
+class Resume:
+    """To a worker: the place of a group waiting at its barrier."""
+    index: int
+    finish: Finish
+
+
+@dataclasses.dataclass(frozen=True)
+class Refused:
+    """From a worker: this book's layout cannot be split (lay it out whole)."""
+    why: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BookProblems:
+    """From a worker: problems of the book (a file it may not read...), reported as the build's own."""
+    problems: tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class Crashed:
+    """From a worker: an internal error, with its traceback."""
+    error: BookError
+
+
+@dataclasses.dataclass(frozen=True)
+class _Waiting:
+    """Inside a worker: a group's greenlet stopped at the barrier."""
+    index: int
 
 
 def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, first_front):
@@ -53,7 +84,7 @@ def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, fi
                 c = waiting.pop(index)
                 held[c].discard(index)
                 resumed[c].add(index)
-                c.send((index, plan.finishes[index]))
+                c.send(Resume(index, plan.finishes[index]))
 
         dispatch()
         front = first_front()
@@ -65,30 +96,30 @@ def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, fi
                 raise BookError("internal error: chapter groups left with nothing to lay them out")
             for conn in wait(busy):
                 try:
-                    kind, value = conn.recv()
+                    message = conn.recv()
                 except EOFError:
                     raise BookError("internal error: a layout process stopped") from None
-                if kind == "paginated":
-                    plan.on_paginated(value)
-                    if value.index in plan.finishes:
-                        conn.send((value.index, plan.finishes[value.index]))  # goes on at once
+                if isinstance(message, Paginated):
+                    plan.on_paginated(message)
+                    if message.index in plan.finishes:
+                        conn.send(Resume(message.index, plan.finishes[message.index]))  # goes on at once
                     else:
                         # it waits at the barrier; the worker takes another group meanwhile
                         running[conn] = None
-                        held[conn].add(value.index)
-                        waiting[value.index] = conn
+                        held[conn].add(message.index)
+                        waiting[message.index] = conn
                     release()
-                elif kind == "done":
-                    plan.on_done(value)
-                    if running[conn] == value.index:
+                elif isinstance(message, GroupResult):
+                    plan.on_done(message)
+                    if running[conn] == message.index:
                         running[conn] = None
-                    resumed[conn].discard(value.index)
-                elif kind == "unsupported":
-                    raise Unsupported(value)
-                elif kind == "problems":
-                    raise BookError(value)
+                    resumed[conn].discard(message.index)
+                elif isinstance(message, Refused):
+                    raise Unsupported(message.why)
+                elif isinstance(message, BookProblems):
+                    raise BookError(list(message.problems))
                 else:
-                    raise value
+                    raise message.error
             dispatch()
         return front
     finally:
@@ -171,20 +202,20 @@ def _worker(conn, book, options, sheets, page_css):
 
     def run(group):
         def barrier(p):
-            conn.send(("paginated", p))
-            return main.switch(("waiting", group.index))  # resumed with the Finish
+            conn.send(p)
+            return main.switch(_Waiting(group.index))  # resumed with the Finish
         try:
-            return ("done", layout_group(book, options, group, setup, barrier))
+            return layout_group(book, options, group, setup, barrier)
         except Unsupported as e:
-            return ("unsupported", str(e))
+            return Refused(str(e))
         except BookError as e:
-            return ("problems", e.problems)
+            return BookProblems(tuple(e.problems))
         except Exception:
-            return ("error", BookError(f"internal error in a layout process:\n{traceback.format_exc()}"))
+            return Crashed(BookError(f"internal error in a layout process:\n{traceback.format_exc()}"))
         except BaseException as e:
             if type(e).__name__ != "FatalURLFetchingError":  # WeasyPrint stops on our fetcher's refusal so
                 raise
-            return ("problems", (Problem(None, str(e), None, "a book may use only files inside its folder; check "
+            return BookProblems((Problem(None, str(e), None, "a book may use only files inside its folder; check "
                                          "the templates and stylesheets"),))
 
     try:
@@ -195,12 +226,11 @@ def _worker(conn, book, options, sheets, page_css):
             if isinstance(message, Group):
                 layout = greenlet.greenlet(run)
                 out = layout.switch(message)
-            else:
-                index, finish = message
-                layout = waiting.pop(index)
-                out = layout.switch(finish)
-            if out[0] == "waiting":
-                waiting[out[1]] = layout
+            else:  # a Resume
+                layout = waiting.pop(message.index)
+                out = layout.switch(message.finish)
+            if isinstance(out, _Waiting):
+                waiting[out.index] = layout
             else:
                 conn.send(out)
     except (EOFError, BrokenPipeError, ConnectionResetError):
