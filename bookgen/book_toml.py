@@ -105,7 +105,7 @@ class Settings:
 
 
 def key_line(text: str, key: str) -> int | None:
-    m = re.search(r"^[ \t]*\"?" + re.escape(key) + r"\"?[ \t]*=", text, re.M)
+    m = re.search(r"^[ \t]*\"?" + re.escape(key) + r"\"?[ \t]*[=:]", text, re.M)  # TOML, or YAML metadata
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
@@ -155,9 +155,14 @@ def _command() -> str:
     return command()
 
 
-def read(root: Path, problems) -> TomlFile:
+def read(root: Path, problems, files=()) -> TomlFile:
     """book.toml parsed (a BookError when it is missing, unreadable or not TOML); control characters are
-    reported and removed, so the rest can be checked."""
+    reported and removed, so the rest can be checked. `files`: a Pandoc book's Markdown files, whose metadata
+    stands for book.toml (bookgen/pandoc.py)."""
+    if files:
+        from . import pandoc
+        conf, text, source = pandoc.adapt(root, [Path(f).resolve() for f in files], problems)
+        return TomlFile(Path(files[0]), text, conf, source)
     toml_path = root / "book.toml"
     if not root.is_dir():
         raise BookError(Problem(root, "book folder not found", hint="pass --book DIR with a folder holding book.toml"))

@@ -18,7 +18,8 @@ FORMATS = ("pdf", "epub")
 
 @dataclass
 class BuildOptions:
-    book: Path = Path("book")
+    book: Path = Path("book")  # the book folder (for a Pandoc book: the folder of its files)
+    files: tuple = ()  # a Pandoc book's Markdown files, in reading order (bookgen/pandoc.py)
     out: Path = Path("dist")
     formats: tuple = FORMATS
     page_size: str | None = None
@@ -106,7 +107,7 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         return value
 
     def read():
-        book = load_book(options.book, strict=options.strict, page_size=options.page_size)
+        book = load_book(options.book, strict=options.strict, page_size=options.page_size, files=options.files)
         return book, check_stylesheets(book, options.strict)
 
     if options.jobs != 0:

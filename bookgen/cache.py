@@ -143,8 +143,11 @@ def format_key(inputs: dict, fmt: str, options: dict) -> str:
 
 def option_values(options) -> dict:
     """The build options that change an output (not where it goes, nor how many cores make it)."""
-    return {"page_size": options.page_size, "bleed": options.bleed, "crop_marks": options.crop_marks,
-            "strict": options.strict}
+    values = {"page_size": options.page_size, "bleed": options.bleed, "crop_marks": options.crop_marks,
+              "strict": options.strict}
+    if getattr(options, "files", ()):  # a Pandoc book: which files, in which order
+        values["files"] = [str(Path(f).resolve()) for f in options.files]
+    return values
 
 
 def _file_sha(path: Path) -> str | None:

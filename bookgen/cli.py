@@ -16,7 +16,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=command(), description="Build a book folder into a printable PDF and an EPUB 3.",
                                 epilog=f"To start a new book: {command()} new DIR (a book.toml and two chapters "
                                        "that build as they are).")
-    p.add_argument("--book", type=Path, default=Path("book"), metavar="DIR", help="the book folder (default: book/)")
+    p.add_argument("--book", type=Path, nargs="+", default=[Path("book")], metavar="DIR",
+                   help="the book folder (default: book/), an mdBook project, or a Pandoc book's Markdown files "
+                        "in reading order (book.md, or ch1.md ch2.md ...)")
     p.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR", help="where to write (default: dist/)")
     p.add_argument("--format", default="pdf,epub", metavar="LIST", help="pdf, epub or pdf,epub (default: both)")
     p.add_argument("--page-size", metavar="SIZE", help="A5, A4, Letter, Trade (6x9in) or 'W H' like '140mm 216mm'")
@@ -35,6 +37,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", "-v", action="store_true", help="print more about each stage")
     p.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return p
+
+
+def book_and_files(paths) -> tuple:
+    """(the book folder, the Markdown files of a Pandoc book or ()) from --book; (None, ()) when it is neither."""
+    import os
+
+    from .pandoc import is_files
+    if len(paths) == 1 and not is_files(paths):
+        return paths[0], ()
+    if not is_files(paths):
+        return None, ()
+    folder = Path(os.path.commonpath([str(Path(p).resolve().parent) for p in paths]))
+    return folder, tuple(Path(p) for p in paths)
 
 
 def main(argv=None) -> int:
@@ -65,8 +80,13 @@ def main(argv=None) -> int:
         print(f"error: --jobs {args.jobs}: give 0 or more processes", file=sys.stderr)
         return 2
     from .build import BuildOptions
+    book, files = book_and_files(args.book)
+    if book is None:
+        print(f"error: --book {' '.join(map(str, args.book))}: give one book folder, or Markdown files "
+              "(a Pandoc book)", file=sys.stderr)
+        return 2
 
-    options = BuildOptions(book=args.book, out=args.out, formats=formats, page_size=args.page_size,
+    options = BuildOptions(book=book, files=files, out=args.out, formats=formats, page_size=args.page_size,
                            bleed=args.bleed, crop_marks=args.crop_marks, strict=args.strict,
                            check=args.check, force=args.force, jobs=args.jobs)
     level = 0 if args.quiet else 2 if args.verbose else 1

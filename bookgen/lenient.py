@@ -89,24 +89,24 @@ FOREIGN_SYNTAX = [
      "write it as a pipe table (| a | b |, then |---|---|)"),
     (re.compile(r"^\s*-{3,}(?:[ \t]+-{3,})+\s*$"), "a Pandoc simple table",
      "write it as a pipe table (| a | b |, then |---|---|)"),
-    (re.compile(r"^\s*:{3,}\s*[^\s:]"), "a Pandoc fenced div (:::)",  # the opening line (it names the div)
-     "remove the ::: lines; the text is kept"),
-    (re.compile(r"(?<![{])\{\s*[#.][A-Za-z][^{}]*\}\s*$"), "a Pandoc or kramdown attribute ({#id .class})",
+    (re.compile(r"(?<![{\])`])\{\s*[#.][A-Za-z][^{}]*\}\s*$"), "a Pandoc or kramdown attribute ({#id .class})",
      "remove it; give a heading an id by its title"),
 ]
 
 
 def foreign_syntax(body: str, offset: int):
     """(line, what, hint) of each piece of other dialects' syntax outside code blocks, once per block of lines."""
+    from .pandoc_syntax import pipe_tables
     out, fence, last = [], None, {}  # what -> the last line it was seen on
-    for n, line in enumerate(body.splitlines(), offset + 1):
+    for n, line in enumerate(pipe_tables(body).splitlines(), offset + 1):  # tables with a header are read
         m = re.match(r"^\s*(`{3,}|~{3,})", line)
         if m:
             fence = None if fence and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) else \
                 (fence or m.group(1))
             continue
-        if fence or line.startswith(("    ", "\t")) or (line.startswith("#") and _HEADING_ID.search(line)):
-            continue  # a heading's {#id} is read (heading_ids_plugin)
+        if fence or line.startswith(("    ", "\t")) or (line.startswith("#") and _HEADING_ID.search(line)) \
+                or line.lstrip().startswith(":::"):
+            continue  # a heading's {#id} is read (heading_ids_plugin), a fenced div's too (pandoc_syntax.py)
         for pattern, what, hint in FOREIGN_SYNTAX:
             if pattern.search(line):
                 if "table" not in what or n - last.get(what, -10) > 3:  # one warning for the lines of a table
@@ -124,7 +124,9 @@ def count_elements(found) -> dict:
     return out
 
 
-_HEADING_ID = re.compile(r"\s*\{\s*#([A-Za-z][-\w.:]*)\s*\}\s*$")
+# `{#id}`, or Pandoc's whole attribute set on a heading: `{#id .unnumbered epub:type=appendix}`, `{-}`
+_ATTR = r'(?:#[A-Za-z][-\w.:]*|\.[-\w]+|-|[\w:-]+=(?:"[^"]*"|[^\s{}"]+))'
+_HEADING_ID = re.compile(r"\s*\{\s*(" + _ATTR + r"(?:\s+" + _ATTR + r")*)\s*\}\s*$")
 
 
 def heading_ids_plugin(md) -> None:
@@ -140,7 +142,9 @@ def heading_ids_plugin(md) -> None:
             last = inline.children[-1] if inline.children else None
             if not m or last is None or last.type != "text" or not _HEADING_ID.search(last.content):
                 continue
-            tok.meta["custom_id"] = m.group(1)
+            found = re.search(r"(?:^|\s)#([A-Za-z][-\w.:]*)", m.group(1))
+            if found:
+                tok.meta["custom_id"] = found.group(1)
             inline.content = inline.content[:m.start()]
             last.content = _HEADING_ID.sub("", last.content)
     md.core.ruler.before("anchor", "heading_ids", rule)

@@ -32,10 +32,11 @@ def source_date(paths) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(newest), dt.timezone.utc)
 
 
-def load_book(root: Path | str, strict: bool = False, page_size: str | None = None) -> Book:
+def load_book(root: Path | str, strict: bool = False, page_size: str | None = None, files=()) -> Book:
+    """`files`: a Pandoc book's Markdown files, in order (`root` is the folder that holds them)."""
     root = Path(root)
     problems = Problems(strict)
-    toml = book_toml.read(root, problems)
+    toml = book_toml.read(root, problems, files)
     settings = book_toml.settings(toml, problems, root, page_size)
     md = mdown.make_parser(settings.language or "en", settings.direction)
     read = read_chapters(root, toml, settings, problems)
@@ -128,7 +129,9 @@ def visible_text(md, text: str) -> bool:
 
 def _render(root, md, read, parsed, problems):
     """Links and pictures checked and resolved, then each chapter rendered: (chapters, pictures by path)."""
-    by_file = {r.path.resolve(): r.cid for r in read.raw}
+    by_file: dict = {}
+    for r in read.raw:  # a file cut into several chapters (a Pandoc book) is its first chapter
+        by_file.setdefault(r.path.resolve(), r.cid)
     broken_files = {b.resolve() for b in read.broken}
     slug_maps = {c.cid: c.slug_map for c in parsed}
     chapters = []

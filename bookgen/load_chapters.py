@@ -38,11 +38,15 @@ def read_chapters(root: Path, toml: TomlFile, settings: Settings, problems) -> R
     out = ReadChapters()
     unknown_keys = lenient.KeyReport()  # front-matter keys of other tools: one warning per key
     named = {Path(os.path.normpath(root.resolve() / e)) for e in settings.chapters}  # as listed, links unresolved
-    virtual = toml.preprocess.virtual if toml.preprocess is not None else {}
+    virtual = getattr(toml.preprocess, "virtual", {})  # entry -> text: chapters with no file of their own
+    real = getattr(toml.preprocess, "paths", {})  # entry -> the file a Pandoc book's chapter is cut from
+    given = getattr(toml.preprocess, "front", {})  # entry -> its front matter, given (id, type)
     for entry in settings.chapters:
-        if entry in virtual:  # a page mdBook's SUMMARY.md makes (a part's title): no file behind it
-            path = Path(os.path.normpath(root.resolve() / entry))
+        if entry in virtual:  # a part page of mdBook's SUMMARY.md, or a chapter cut from a Pandoc file
+            path = real.get(entry) or Path(os.path.normpath(root.resolve() / entry))
             out.listed.append(path)
+            if entry in real and path not in out.sources:
+                out.sources.append(path)
             ctext = virtual[entry]
         else:
             path, ctext = _read_listed(root, toml, settings, entry, out, problems)
@@ -54,6 +58,7 @@ def read_chapters(root: Path, toml: TomlFile, settings: Settings, problems) -> R
         if front is None:
             continue
         fm, body, offset = front
+        fm = {**given.get(entry, {}), **fm}
         for key in fm:
             if key not in CHAPTER_KEYS and key not in lenient.SUBTITLE_KEYS:
                 unknown_keys.add(key, path, fm_line(ctext, key))
@@ -63,7 +68,8 @@ def read_chapters(root: Path, toml: TomlFile, settings: Settings, problems) -> R
         out.raw.append(RawChapter(path, fm, body, offset, cid))
     unknown_keys.report(problems, CHAPTER_KEYS, lambda k, known: suggest(str(k), known),
                         lambda p: rel_name(root.resolve(), p.resolve()))
-    _unlisted(out.listed, named, problems)
+    if not getattr(toml.preprocess, "files_book", False):  # a Pandoc book's folder may hold anything
+        _unlisted(out.listed, named, problems)
     return out
 
 

@@ -33,7 +33,7 @@ def parse_chapters(md, raw, book_title: str, problems):
     out = []
     for path, fm, body, offset, cid in raw:
         p = mdown.parse(md, body, offset)
-        ctitle, headings, repeated = _title(p, fm, running)
+        ctitle, headings, repeated, title_id = _title(p, fm, running)
         if repeated:
             repeated_title.append(path)
         if not isinstance(ctitle, str) or not ctitle.strip():
@@ -47,6 +47,8 @@ def parse_chapters(md, raw, book_title: str, problems):
                 _demote(p.tokens, tok)
                 headings[n] = (2, slug, htext, line, tok)
         slug_map = _heading_ids(headings, cid, ctitle, claimed)
+        if title_id:  # `# Title {#id}`: #id links to the chapter
+            slug_map.setdefault(title_id, f"{cid}-title")
         out.append(ParsedChapter(path, cid, ctitle, "", "", p, slug_map))
     return out, repeated_title
 
@@ -57,7 +59,7 @@ def _title(p, fm, running):
     if isinstance(ctitle, (int, float)) and not isinstance(ctitle, bool):
         ctitle = str(ctitle)  # `title: 1984` is a title, not a number
     headings = list(p.headings)
-    repeated = False
+    repeated, title_id = False, None
     if (ctitle is None and len(headings) >= 2 and headings[0][0] == headings[1][0] == 1
             and _plain(headings[0][2]) in running):
         # the book's title repeated atop each chapter, then the chapter's own (`# Book` / `# Chapter 1`)
@@ -66,11 +68,11 @@ def _title(p, fm, running):
         headings = headings[1:]
         repeated = True
     if ctitle is None and headings and headings[0][0] == 1:
-        ctitle = headings[0][2]
+        ctitle, title_id = headings[0][2], headings[0][4].meta.get("custom_id")
         first = p.tokens.index(headings[0][4])
         del p.tokens[first:first + 3]
         headings = headings[1:]
-    return ctitle, headings, repeated
+    return ctitle, headings, repeated, title_id
 
 
 def _heading_ids(headings, cid, ctitle, claimed) -> dict:

@@ -22,6 +22,8 @@ def resolve_href(href, path, cid, by_file, slug_maps):
     gid = slug_maps.get(tcid, {}).get(frag)
     if gid is None and frag == tcid:
         gid = tcid
+    if gid is None and not target:
+        gid = elsewhere(frag, slug_maps)
     if gid is None and tcid == cid:
         # an id the author wrote in raw HTML, or a note id
         return "#" + frag
@@ -61,12 +63,21 @@ def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=
     else:
         tcid = cid
     if frag and frag != tcid and frag not in slug_maps.get(tcid, {}):
-        if not target and _raw_id_exists(path, frag):
+        if not target and (_raw_id_exists(path, frag) or elsewhere(frag, slug_maps)):
             return
         known = list(slug_maps.get(tcid, {}))
         problems.error(path, f"link '{href}' points to '#{frag}', which is not a heading of that chapter",
                        link.line, suggest(frag, known) or "link to a heading's id (its title in lower case, "
                                                           "words joined by hyphens)")
+
+
+def elsewhere(frag: str, slug_maps: dict) -> str | None:
+    """`#frag` written in one chapter for a heading of another (a book written as one file, then cut into
+    chapters at its `#` headings): the heading's id, when one chapter alone has it; a chapter's own id."""
+    if frag in slug_maps:
+        return frag
+    found = {m[frag] for m in slug_maps.values() if frag in m}
+    return found.pop() if len(found) == 1 else None
 
 
 def _raw_id_exists(path: Path, frag: str) -> bool:

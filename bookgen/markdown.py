@@ -96,6 +96,8 @@ def make_parser(language: str, direction: str = "") -> MarkdownIt:
     md.use(footnote_plugin, inline=True)
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=slugify, permalink=False)
     heading_ids_plugin(md)  # `## Title {#id}`
+    from . import pandoc_syntax
+    pandoc_syntax.use(md)  # `[text]{.smallcaps}`, `{.class}` after links and code, `::: {.note}` divs
 
     def footnote_ref(self, tokens, idx, options, env):
         return f'<{NOTE_TAG} n="{tokens[idx].meta["id"]}"></{NOTE_TAG}>'
@@ -175,10 +177,12 @@ def _raw_html(parsed, html: str, line):
 
 
 def parse(md: MarkdownIt, text: str, line_offset: int = 0) -> Parsed:
+    from .pandoc_syntax import clean_attrs, deepen_divs, pipe_tables
     env: dict = {}
-    tokens = md.parse(text, env)
+    tokens = md.parse(deepen_divs(pipe_tables(text)), env)
     parsed = Parsed(tokens, env)
     replace_remote_images(tokens)
+    clean_attrs(tokens, parsed.raw_ids, lambda t: t.map[0] + 1 + line_offset if t.map else None)
     line = None
     for k, tok in enumerate(tokens):
         if tok.map:

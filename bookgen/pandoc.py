@@ -1,0 +1,315 @@
+"""A Pandoc book read as it is: one or several Markdown files (`--book book.md`, `--book ch1.md ch2.md`).
+
+The metadata comes from YAML blocks (`---` ... `---` or `...`; a later block's key wins, as in Pandoc) or from a
+`%` title block (title, authors separated by `;`, date), mapped to book.toml's keys; keys this build does not use
+are one warning. Each file is cut into chapters at its level-1 headings (`# Title {#id .class epub:type=...}`:
+the id becomes the chapter's, an `epub:type` that names a section type its type); text before the first heading
+is an opening section. A note defined anywhere in the files goes with the chapter that calls it. Every chapter
+keeps its real file and line numbers, so problems point at what the author wrote.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import yaml
+
+from .chars import NOT_XML
+
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt", ".pandoc", ".mdown")
+# Pandoc's metadata fields -> book.toml's keys (book.toml's own names are read too)
+FIELDS = {"title": "title", "subtitle": "subtitle", "author": "authors", "authors": "authors", "creator": "authors",
+          "lang": "language", "language": "language", "dir": "direction", "date": "date", "rights": "rights",
+          "copyright": "rights", "description": "description", "abstract": "description", "publisher": "publisher",
+          "identifier": "identifier", "isbn": "isbn", "subject": "subjects", "subjects": "subjects",
+          "keywords": "subjects", "cover-image": "cover", "cover": "cover", "cover-alt": "cover-alt",
+          "page-size": "page-size", "edition": "edition", "chapter-open": "chapter-open", "paper": "paper"}
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ATX1 = re.compile(r"^ {0,3}#(?!#)[ \t]+(?P<text>.*?)[ \t]*$")
+_SETEXT1 = re.compile(r"^ {0,3}=+[ \t]*$")
+_ATTRS = re.compile(r"[ \t]*\{(?P<attrs>[^{}]*)\}[ \t]*$")
+_NOTE_DEF = re.compile(r"^ {0,3}\[\^(?P<label>[^\]\s]+)\]:")
+_NOTE_REF = re.compile(r"\[\^(?P<label>[^\]\s]+)\](?!:)")
+CHAPTER_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def is_files(paths) -> bool:
+    """Whether `--book` names Markdown files (a Pandoc book) rather than a book folder."""
+    return bool(paths) and all(Path(p).suffix.lower() in MARKDOWN_SUFFIXES and not Path(p).is_dir() for p in paths)
+
+
+class Source:
+    """The chapters cut from the files: their text (line-aligned with the file), real file and front matter."""
+
+    def __init__(self):
+        self.virtual: dict = {}  # entry -> text, with the lines before it blank (so lines are the file's)
+        self.paths: dict = {}  # entry -> the file it comes from
+        self.front: dict = {}  # entry -> {"id": ..., "type": ...}
+        self.files_book = True  # no book.toml; other Markdown files beside these are not the book's
+
+    def __call__(self, path, text, problems):  # the chapters are all virtual: nothing to preprocess
+        return text
+
+
+def adapt(root: Path, files: list, problems) -> tuple[dict, str, Source]:
+    """(book.toml's keys, the metadata's text (for line numbers), the chapters) of the Pandoc book in `files`."""
+    meta, meta_text, texts = {}, "", []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as e:
+            problems.error(path, f"not UTF-8 text ({e.reason} at byte {e.start})", None, "save the file as UTF-8")
+            continue
+        except OSError as e:
+            problems.error(path, f"cannot be read: {e.strerror}", None, "check the file's permissions")
+            continue
+        text = text.replace("\r\n", "\n")
+        found, text, block = metadata(path, text, problems)
+        meta.update(found)
+        meta_text = meta_text or block
+        texts.append((path, text))
+    conf = settings(meta, files[0], problems)
+    source = Source()
+    chunks = [c for path, text in texts for c in chapters(path, text)]
+    chunks = _notes_with_their_calls(chunks)
+    used: set = set()
+    for n, (path, line, title_line, body) in enumerate(chunks, 1):
+        entry = f"{path.relative_to(root).as_posix()}#{n}"
+        attrs = parse_attrs(_ATTRS.search(title_line).group("attrs")) if title_line and \
+            _ATTRS.search(title_line) else {}
+        front = {"id": _chapter_id(attrs.get("id"), title_line, n, used)}
+        kind = attrs.get("epub:type") or next((c for c in attrs.get("classes", ()) if c in _TYPES), None)
+        if kind in _TYPES:
+            front["type"] = kind
+        if title_line is None:  # text before the first heading: an opening section, titled as the book
+            front.update(type="preface", title=conf.get("title") or path.stem)
+        source.virtual[entry] = "\n" * (line - 1) + body
+        source.paths[entry] = path
+        source.front[entry] = front
+    conf["chapters"] = list(source.virtual)
+    return conf, meta_text, source
+
+
+def metadata(path: Path, text: str, problems) -> tuple[dict, str, str]:
+    """(the metadata, the text with its blocks blanked (same lines), the first block's text): YAML blocks
+    anywhere (at the top, or after a blank line), or a `%` title block on the first lines."""
+    lines = text.split("\n")
+    meta, first_block = {}, ""
+    if lines and lines[0].startswith("%"):
+        n = 0
+        fields = []
+        while n < len(lines) and (lines[n].startswith("%") or (fields and lines[n][:1] in (" ", "\t"))):
+            if lines[n].startswith("%"):
+                fields.append(lines[n][1:].strip())
+            else:
+                fields[-1] += " " + lines[n].strip()
+            n += 1
+        for key, value in zip(("title", "author", "date"), fields):
+            if value:
+                meta[key] = [a.strip() for a in value.split(";") if a.strip()] if key == "author" else value
+        first_block = "\n".join(lines[:n])
+        lines[:n] = [""] * n
+    i = 0
+    while i < len(lines):
+        if lines[i].rstrip() == "---" and (i == 0 or not lines[i - 1].strip()) and i + 1 < len(lines) \
+                and lines[i + 1].strip():
+            end = next((j for j in range(i + 1, len(lines)) if lines[j].rstrip() in ("---", "...")), None)
+            if end is not None:
+                block = "\n".join(lines[i + 1:end])
+                try:
+                    found = yaml.safe_load(block)
+                except yaml.YAMLError:
+                    found = None  # a thematic break followed by text, not metadata
+                if isinstance(found, dict):
+                    meta.update(found)
+                    first_block = first_block or "\n" * i + "\n".join(lines[i:end + 1])
+                    lines[i:end + 1] = [""] * (end + 1 - i)
+                    i = end + 1
+                    continue
+        i += 1
+    return meta, "\n".join(lines), first_block
+
+
+def settings(meta: dict, first: Path, problems) -> dict:
+    """book.toml's keys from Pandoc's metadata; the fields this build does not use are one warning."""
+    conf, unused = {}, []
+    for key, value in meta.items():
+        ours = FIELDS.get(str(key))
+        if ours is None:
+            unused.append(str(key))
+            continue
+        value = _plain(value, ours)
+        if value not in (None, "", []):
+            conf.setdefault(ours, value)
+    if unused:
+        problems.warn(first, f"metadata field(s) {', '.join(unused)} are not used by this build", None,
+                      "the fields read are: " + ", ".join(sorted(set(FIELDS))))
+    if not conf.get("title"):
+        problems.warn(first, "the metadata has no title: the book is titled after the file", None,
+                      "add `title: ...` to a YAML block at the top")
+        conf["title"] = first.stem
+    if not conf.get("language"):
+        problems.warn(first, "the metadata has no lang: the book is set as English", None,
+                      "add `lang: en` (or the book's language) to a YAML block at the top")
+        conf["language"] = "en"
+    return conf
+
+
+def _plain(value, key):
+    """A metadata value as book.toml writes it: Pandoc's lists of {name}/{text} and dates made plain."""
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("text") or ""
+    if key == "authors":
+        items = value if isinstance(value, list) else [value]
+        return [str(_plain(a, "")) for a in items if _plain(a, "")]
+    if key == "subjects":
+        items = value if isinstance(value, list) else re.split(r"\s*[,;]\s*", str(value))
+        return [str(_plain(s, "")) for s in items if str(_plain(s, "")).strip()]
+    if isinstance(value, list):
+        if key in ("title", "subtitle"):  # EPUB-style [{type: main, text: ...}, {type: subtitle, ...}]
+            value = next((v.get("text") for v in value if isinstance(v, dict)
+                          and v.get("type", "main") == ("main" if key == "title" else "subtitle")), "")
+        elif key in ("identifier", "rights", "description"):
+            value = _plain(value[0], key) if value else ""
+        else:
+            value = " ".join(str(_plain(v, "")) for v in value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    if key == "date" and isinstance(value, str) and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value.strip()):
+        m = re.search(r"\b(1[5-9]\d\d|2\d\d\d)\b", value)  # "March 2024", "2024-03-01T10:00": its year
+        return m.group(1) if m else ""
+    if isinstance(value, bool):
+        return None
+    return NOT_XML.sub("", str(value)).strip() if value is not None else None
+
+
+def chapters(path: Path, text: str) -> list:
+    """[(file, first line, the title line or None, text)] cut at level-1 headings outside code blocks."""
+    lines = text.split("\n")
+    starts, fence = [], None
+    for i, line in enumerate(lines):
+        m = _FENCE.match(line)
+        if m:
+            fence = None if fence and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) else \
+                (fence or m.group(1))
+            continue
+        if fence:
+            continue
+        if _ATX1.match(line):
+            starts.append((i, line))
+        elif _SETEXT1.match(line) and i > 0 and lines[i - 1].strip() and (i == 1 or not lines[i - 2].strip()):
+            starts.append((i - 1, "# " + lines[i - 1].strip()))
+    out = []
+    if not starts or "\n".join(lines[:starts[0][0]]).strip():
+        end = starts[0][0] if starts else len(lines)
+        out.append((path, 1, None, "\n".join(lines[:end])))
+    for k, (i, title) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
+        body = lines[i:end]
+        if not lines[i].lstrip().startswith("#"):  # a setext title: written as an ATX line, same line count
+            body = [title, ""] + body[2:]
+        out.append((path, i + 1, title, "\n".join(body)))
+    return out
+
+
+def _notes_with_their_calls(chunks: list) -> list:
+    """A note's definition moved to the chapter that calls it (Pandoc books keep them at the end of the file);
+    the lines it leaves are blank, so the other lines keep their numbers."""
+    defs: dict = {}  # label -> (chunk index, its lines)
+    split = []
+    for k, (path, line, title, body) in enumerate(chunks):
+        lines = body.split("\n")
+        i = 0
+        while i < len(lines):
+            m = _NOTE_DEF.match(lines[i])
+            if not m or _in_code(lines, i):
+                i += 1
+                continue
+            j = _note_end(lines, i)
+            defs.setdefault(m.group("label"), (k, lines[i:j]))
+            lines[i:j] = [""] * (j - i)
+            i = j
+        split.append(lines)
+    first_call: dict = {}
+    for k, lines in enumerate(split):
+        for m in _NOTE_REF.finditer("\n".join(lines)):
+            first_call.setdefault(m.group("label"), k)
+    out = []
+    for k, (path, line, title, _) in enumerate(chunks):
+        lines = split[k]
+        moved = [d for label, (home, d) in defs.items() if first_call.get(label, home) == k]
+        for d in moved:
+            lines = lines + [""] + d
+        out.append((path, line, title, "\n".join(lines)))
+    return out
+
+
+def _note_end(lines, i) -> int:
+    """The line after a note's definition that starts at `i`: its lazy continuation lines, and every paragraph
+    after a blank line that is indented (Pandoc's rule for a note's further paragraphs)."""
+    j = i + 1
+    while j < len(lines):
+        line = lines[j]
+        if line.startswith(("    ", "\t")):
+            j += 1
+        elif line.strip() and not _NOTE_DEF.match(line) and lines[j - 1].strip():
+            j += 1  # a lazy continuation of the paragraph
+        elif not line.strip():
+            k = j
+            while k < len(lines) and not lines[k].strip():
+                k += 1
+            if k < len(lines) and lines[k].startswith(("    ", "\t")):
+                j = k
+            else:
+                break
+        else:
+            break
+    return j
+
+
+def _in_code(lines, i) -> bool:
+    fence = None
+    for line in lines[:i]:
+        m = _FENCE.match(line)
+        if m:
+            fence = None if fence and m.group(1)[0] == fence[0] else (fence or m.group(1))
+    return fence is not None
+
+
+def parse_attrs(text: str) -> dict:
+    """Pandoc's attributes `#id .class key=value key="a value" -`: {"id":, "classes": [...], key: value}."""
+    out: dict = {"classes": []}
+    for m in re.finditer(r'#(?P<id>[^\s}]+)|\.(?P<cls>[^\s}]+)|(?P<key>[\w:-]+)=(?:"(?P<q>[^"]*)"|(?P<v>\S+))|'
+                         r'(?P<dash>-)(?=\s|$)', text):
+        if m.group("id"):
+            out["id"] = m.group("id")
+        elif m.group("cls"):
+            out["classes"].append(m.group("cls"))
+        elif m.group("key"):
+            out[m.group("key")] = m.group("q") if m.group("q") is not None else m.group("v")
+        elif m.group("dash"):
+            out["classes"].append("unnumbered")
+    return out
+
+
+def _chapter_id(wanted, title_line, n, used: set) -> str:
+    from .markdown import slugify
+    title = _ATTRS.sub("", _ATX1.match(title_line).group("text")) if title_line and _ATX1.match(title_line) else ""
+    for cid in (wanted, slugify(title) if title else None, f"chapter-{n}"):
+        if cid and CHAPTER_ID.fullmatch(cid) and cid not in used:
+            used.add(cid)
+            return cid
+    base, k = f"chapter-{n}", 2
+    while f"{base}-{k}" in used:
+        k += 1
+    used.add(f"{base}-{k}")
+    return f"{base}-{k}"
+
+
+def _section_types():
+    from .model import SECTION_TYPES
+    return SECTION_TYPES
+
+
+_TYPES = _section_types()
