@@ -23,3 +23,15 @@ def highlight(code: str, lang: str, attrs: str) -> str:
         return ""
     html = pygmentize(code, lexer, HtmlFormatter(nowrap=True, classprefix="hl-"))
     return _SPACE.sub(r"\1", html)  # spaces need no class: a third of the markup, for nothing
+
+
+def language_name(lang: str) -> str:
+    """The language's name as people write it ('Python', 'Rust', 'TOML'), for screen readers; the fence's word
+    when Pygments does not know it."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+    name = (lang or "").split(",")[0].strip()
+    try:
+        return get_lexer_by_name(name.lower()).name
+    except ClassNotFound:
+        return name

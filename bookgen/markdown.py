@@ -103,6 +103,9 @@ def make_parser(language: str, direction: str = "") -> MarkdownIt:
         return f'<{NOTE_TAG} n="{tokens[idx].meta["id"]}"></{NOTE_TAG}>'
 
     md.add_render_rule("footnote_ref", footnote_ref)
+    from .listings import render_code_block, render_fence
+    md.add_render_rule("fence", render_fence)  # listings: lines, language, caption (bookgen/listings.py)
+    md.add_render_rule("code_block", render_code_block)
     from .cjk import join_cjk_lines, pair_cjk_quotes
     join_cjk_lines(md)
     if language.split("-")[0].lower() in ("zh", "ja"):

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .chars import NOT_XML
+from .pandoc_syntax import parse_attrs
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt", ".pandoc", ".mdown")
 # Pandoc's metadata fields -> book.toml's keys (book.toml's own names are read too)
@@ -275,22 +276,6 @@ def _in_code(lines, i) -> bool:
         if m:
             fence = None if fence and m.group(1)[0] == fence[0] else (fence or m.group(1))
     return fence is not None
-
-
-def parse_attrs(text: str) -> dict:
-    """Pandoc's attributes `#id .class key=value key="a value" -`: {"id":, "classes": [...], key: value}."""
-    out: dict = {"classes": []}
-    for m in re.finditer(r'#(?P<id>[^\s}]+)|\.(?P<cls>[^\s}]+)|(?P<key>[\w:-]+)=(?:"(?P<q>[^"]*)"|(?P<v>\S+))|'
-                         r'(?P<dash>-)(?=\s|$)', text):
-        if m.group("id"):
-            out["id"] = m.group("id")
-        elif m.group("cls"):
-            out["classes"].append(m.group("cls"))
-        elif m.group("key"):
-            out[m.group("key")] = m.group("q") if m.group("q") is not None else m.group("v")
-        elif m.group("dash"):
-            out["classes"].append("unnumbered")
-    return out
 
 
 def _chapter_id(wanted, title_line, n, used: set) -> str:

@@ -34,7 +34,6 @@ def _render_div(self, tokens, idx, options, env) -> str:
 
 
 def _div_attrs(text: str) -> dict:
-    from .pandoc import parse_attrs
     found = parse_attrs(text)
     out = {}
     if found.get("id") and _XML_ID.fullmatch(found["id"]):
@@ -205,3 +204,19 @@ def _simple(lines, start):
         return None, 0
     table = [_row(cells(lines[start])), "|" + "---|" * len(spans)] + [_row(cells(b)) for b in body]
     return table, end - start
+
+
+def parse_attrs(text: str) -> dict:
+    """Pandoc's attributes `#id .class key=value key="a value" -`: {"id":, "classes": [...], key: value}."""
+    out: dict = {"classes": []}
+    for m in re.finditer(r'#(?P<id>[^\s}]+)|\.(?P<cls>[^\s}]+)|(?P<key>[\w:-]+)=(?:"(?P<q>[^"]*)"|(?P<v>\S+))|'
+                         r'(?P<dash>-)(?=\s|$)', text):
+        if m.group("id"):
+            out["id"] = m.group("id")
+        elif m.group("cls"):
+            out["classes"].append(m.group("cls"))
+        elif m.group("key"):
+            out[m.group("key")] = m.group("q") if m.group("q") is not None else m.group("v")
+        elif m.group("dash"):
+            out["classes"].append("unnumbered")
+    return out

@@ -133,6 +133,8 @@ def font_css(meta) -> str:
 def print_html(book, options: PrintOptions, fonts: str = "") -> tuple[str, str]:
     env = environment(book.root)
     html = render(env, "print/book.html.j2", **context(book, "print"), fonts=fonts)
+    from .listings import columns, for_print
+    html = for_print(html, columns(book.meta.page_size))  # long listing lines broken with a mark
     bleed = page_bleed_pt(options)
     page_css = render(env, "print/page.css.j2", size=book.meta.page_size,
                       bleed=f"{bleed:.3f}pt" if bleed else None, crop_marks=options.crop_marks,
