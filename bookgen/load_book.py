@@ -6,6 +6,7 @@ pictures checked and resolved (load_links.py, load_paths.py) -> each chapter ren
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
@@ -57,7 +58,8 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     link_raw_ids(parsed)
     chapters, images = _render(root, md, read, parsed, problems)
     sources += [path for path in images if path not in sources]
-    _check_order(toml.path, settings.chapters_line, chapters, problems)
+    chapters = _check_order(toml.path, settings.chapters_line, chapters, problems,
+                            lenient=getattr(toml.preprocess, "files_book", False))
     chapters = defer_long_notes(chapters, settings.page_size, problems)  # notes too long for the foot of a page
     check_book_files(root, problems)
     # Report file by file (book.toml, then the chapters in reading order), each from its first line.
@@ -163,8 +165,20 @@ def _render(root, md, read, parsed, problems):
     return chapters, images
 
 
-def _check_order(toml_path, chapters_line, chapters, problems) -> None:
+def _check_order(toml_path, chapters_line, chapters, problems, lenient=False) -> list:
+    """Front matter, then the body, then back matter. In a Pandoc book (no book.toml to reorder), a section
+    out of place is set as a chapter, with a warning."""
     order = {"front": 0, "body": 1, "back": 2}
+    if lenient:
+        body = [i for i, c in enumerate(chapters) if c.matter == "body"]
+        out = []
+        for i, c in enumerate(chapters):
+            if body and ((c.matter == "front" and i > body[0]) or (c.matter == "back" and i < body[-1])):
+                problems.warn(c.source, f"'{c.title}' ({c.type}) stands among the chapters (front matter "
+                              "comes first, back matter last): it is set as a chapter", None, "move it, or drop its epub:type")
+                c = dataclasses.replace(c, type="chapter", matter="body", role=SECTION_TYPES["chapter"][1])
+            out.append(c)
+        chapters = out
     for a, b in zip(chapters, chapters[1:]):
         if order[a.matter] > order[b.matter]:
             problems.error(toml_path, f"'{b.source.name}' ({b.type}) comes after '{a.source.name}' ({a.type})",
@@ -172,6 +186,7 @@ def _check_order(toml_path, chapters_line, chapters, problems) -> None:
     if chapters and not any(c.matter == "body" for c in chapters):
         problems.error(toml_path, "the book has no body chapter", chapters_line,
                        "give at least one chapter type chapter (the default)")
+    return chapters
 
 
 def report_raw_html(removed, unwrapped, problems, rel):
