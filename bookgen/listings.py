@@ -44,7 +44,8 @@ def render_fence(self, tokens, idx, options, env) -> str:
     tok = tokens[idx]
     lang, caption = parse_info(tok.info)
     code = tok.content[:-1] if tok.content.endswith("\n") else tok.content
-    inner = highlight(code, lang, "") if lang else ""
+    # (Pygments is given the final newline: some lexers, a console session's, drop a last line without one)
+    inner = highlight(code + "\n", lang, "") if lang else ""
     if not inner:
         inner = html.escape(code, quote=False)
     lines = _split_lines(inner)

@@ -136,9 +136,10 @@ def _render(root, md, read, parsed, problems):
         by_file.setdefault(r.path.resolve(), r.cid)
     broken_files = {b.resolve() for b in read.broken}
     slug_maps = {c.cid: c.slug_map for c in parsed}
+    entries = {r.path.resolve(): r.cid for r in read.raw}
     chapters = []
     images: dict[Path, Image] = {}
-    for c in parsed:
+    for r, c in zip(read.raw, parsed):
         path, cid, p = c.path, c.cid, c.parsed
         for link in p.links:
             check_link(link, path, cid, by_file, slug_maps, problems, root, broken_files)
@@ -161,7 +162,10 @@ def _render(root, md, read, parsed, problems):
         matter, role = SECTION_TYPES[c.type]
         headings = tuple(Heading(lvl, tok.attrs["id"], mdown.inline_text(md.renderInline(htext)))
                          for lvl, slug, htext, line, tok in p.headings if lvl > 1)
-        chapters.append(Chapter(cid, path, c.title, c.subtitle, c.type, matter, role, pieces, notes, headings))
+        parent = r.fm.get("parent") if isinstance(r.fm.get("parent"), str) else ""
+        parent = entries.get((root / parent).resolve(), "") if parent else ""  # (mdBook: a nested entry)
+        chapters.append(Chapter(cid, path, c.title, c.subtitle, c.type, matter, role, pieces, notes, headings,
+                                parent if parent != cid else ""))
     return chapters, images
 
 

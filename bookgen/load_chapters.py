@@ -60,7 +60,7 @@ def read_chapters(root: Path, toml: TomlFile, settings: Settings, problems) -> R
         fm, body, offset = front
         fm = {**given.get(entry, {}), **fm}
         for key in fm:
-            if key not in CHAPTER_KEYS and key not in lenient.SUBTITLE_KEYS:
+            if key not in CHAPTER_KEYS and key not in lenient.SUBTITLE_KEYS and key not in given.get(entry, {}):
                 unknown_keys.add(key, path, fm_line(ctext, key))
         cid = _chapter_id(path, fm, ctext, len(out.listed), out.ids, problems)
         out.ids.add(cid)

@@ -44,19 +44,24 @@ def adapt(root: Path, conf: dict, problems, toml_path: Path) -> tuple[dict, "Pre
     kinds: dict = {}
     chapters: list = []
     virtual: dict = {}
+    parents: dict = {}
     if not summary.is_file():
         problems.error(summary, "SUMMARY.md not found", None, "an mdBook project lists its chapters in src/SUMMARY.md")
     else:
-        chapters, kinds, virtual = read_summary(root, summary, problems)
+        chapters, kinds, virtual, parents = read_summary(root, summary, problems)
     settings["chapters"] = chapters
-    return settings, Preprocessor(root, kinds, virtual)
+    processor = Preprocessor(root, kinds, virtual)
+    processor.front = {child: {"parent": parent} for child, parent in parents.items()}
+    return settings, processor
 
 
-def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict, dict]:
+def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict, dict, dict]:
     """The chapters in reading order (paths relative to the book folder), each one's kind ("preface" for a
-    prefix chapter, "appendix" for a suffix chapter), and the part pages SUMMARY.md's `# Part` lines make: a
-    name in the order for each, and its text (front matter only: a part page's title is its content)."""
-    chapters, kinds, virtual = [], {}, {}
+    prefix chapter, "appendix" for a suffix chapter), the part pages SUMMARY.md's `# Part` lines make (a
+    name in the order for each, and its text: front matter only, a part page's title is its content), and
+    for each nested entry the entry it is nested under (it is printed as a section of it)."""
+    chapters, kinds, virtual, parents = [], {}, {}, {}
+    stack: list = []  # (indent, chapter or None for a draft) of the numbered entries above this one
     numbered_seen = False
     folder = summary.parent.resolve().relative_to(root.resolve()).as_posix()
     for number, line in enumerate(summary.read_text(encoding="utf-8-sig").splitlines(), 1):
@@ -68,15 +73,21 @@ def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict, 
                 name = f"{folder}/.summary-part-{len(virtual) + 1}.md"
                 virtual[name] = f"---\ntitle: {json.dumps(m.group('title'))}\ntype: part\n---\n"
                 chapters.append(name)
+            stack = []
             continue
         m = _ENTRY.match(line)
         if not m:
             continue
         numbered = bool(re.match(r"\s*(?:[-*+]|\d+\.)\s", line))
+        indent = len(m.group("indent").expandtabs(4))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
         target = m.group("path").strip()
         if not target:
             problems.warn(summary, f"draft chapter '{m.group('title')}' has no file yet: it is left out", number,
                           "give it a file, or leave it as it is until it is written")
+            if numbered:
+                stack.append((indent, None))
             continue
         path = (summary.parent / target).resolve()
         if not path.is_relative_to(root.resolve()):
@@ -86,10 +97,14 @@ def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict, 
         rel = path.relative_to(root.resolve()).as_posix()
         if numbered:
             numbered_seen = True
+            parent = next((c for _, c in reversed(stack) if c is not None), None) if stack else None
+            if parent is not None:
+                parents[rel] = parent
+            stack.append((indent, rel))
         else:
             kinds[rel] = FRONT_TYPES_SUFFIX if numbered_seen else FRONT_TYPES_PREFIX
         chapters.append(rel)
-    return chapters, kinds, virtual
+    return chapters, kinds, virtual, parents
 
 
 class Preprocessor:
@@ -99,6 +114,7 @@ class Preprocessor:
         self.root = root.resolve()
         self.kinds = kinds
         self.virtual = virtual or {}
+        self.front: dict = {}  # chapter -> what SUMMARY.md says of it: {"parent": the entry it is nested under}
 
     def __call__(self, path: Path, text: str, problems) -> str:
         text = self.includes(path, text, problems, depth=0)

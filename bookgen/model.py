@@ -113,6 +113,7 @@ class Chapter:
     pieces: tuple  # Markup and Note, in order: the body with each note at its call
     notes: tuple  # Note
     headings: tuple  # Heading (level >= 2)
+    parent: str = ""  # a nested entry of mdBook's SUMMARY.md: the id of the chapter it is a section of
 
     @property
     def file_name(self) -> str:

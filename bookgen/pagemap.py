@@ -67,7 +67,9 @@ def page_starts(document, html_root, chapter_ids, labels) -> list[PageStart]:
     block_key = {}  # element -> (chapter id, block index)
     for el in html_root.iter():
         if el.get("id") in chapter_ids and el.tag == "section":
-            blocks = chapter_blocks(el, lambda e: "footnote" in (e.get("class") or "").split())
+            # notes are not the text's blocks; a nested entry's section (inside its chapter in print) is its own
+            blocks = chapter_blocks(el, lambda e: "footnote" in (e.get("class") or "").split()
+                                    or (e.tag == "section" and e.get("id") in chapter_ids))
             for n, b in enumerate(blocks):
                 block_key[b] = (el.get("id"), n)
 

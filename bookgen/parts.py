@@ -7,6 +7,8 @@ def part_of(chapters) -> dict:
     """chapter id -> the id of the part it belongs to (chapters outside any part are not in the map)."""
     out, part = {}, None
     for c in chapters:
+        if getattr(c, "parent", ""):
+            continue  # a section of another chapter: it is where that chapter is
         if c.type == "part":
             part = c.id
         elif c.matter != "body":
@@ -17,12 +19,15 @@ def part_of(chapters) -> dict:
 
 
 def nest_parts(chapters, nodes) -> list:
-    """Contents nodes (one per chapter, in order, each with `children`) with each part's chapters under it."""
+    """Contents nodes (one per chapter, in order, each with `children`) with each part's chapters under it, and
+    each nested entry (mdBook's SUMMARY.md) under the chapter it is a section of."""
     inside = part_of(chapters)
     by_id = {c.id: n for c, n in zip(chapters, nodes)}
     out = []
     for c, node in zip(chapters, nodes):
-        if c.id in inside:
+        if getattr(c, "parent", "") in by_id:
+            by_id[c.parent]["children"].append(node)
+        elif c.id in inside:
             by_id[inside[c.id]]["children"].append(node)
         else:
             out.append(node)

@@ -19,7 +19,21 @@ def make_groups(book, html_text: str, group_chars: int) -> list[Group]:
     body = root.find("body")
     children = [c for c in body if isinstance(c.tag, str)]
     by_id = {c.get("id"): i for i, c in enumerate(children) if c.get("id")}
-    later = [c for c in book.chapters if c.matter != "front"]
+    later = [c for c in book.chapters if c.matter != "front" and not c.parent]  # a nested entry is inside its chapter
+    nested: dict = {}
+    for c in book.chapters:
+        if c.parent:
+            nested.setdefault(c.parent, []).append(c)
+
+    def with_sections(chapter) -> list:
+        out = [chapter]
+        for child in nested.get(chapter.id, ()):
+            out += with_sections(child)
+        return out
+    by_chapter_id = {c.id: c for c in book.chapters}
+
+    def with_sections_of(chapter_id) -> list:
+        return with_sections(by_chapter_id[chapter_id]) if chapter_id in by_chapter_id else []
     if not later:
         raise Unsupported("no body chapters")
     if any(c.id not in by_id for c in later):
@@ -60,6 +74,8 @@ def make_groups(book, html_text: str, group_chars: int) -> list[Group]:
                 parts.append(lhtml.tostring(child, encoding="unicode"))
             elif stubs is not None and child.get("id") in stubs:
                 parts.append(_empty(child, f"page: {stubs[child.get('id')]} !important", keep_id=True))
+                for section in with_sections_of(child.get("id"))[1:]:  # its nested entries' stand-ins
+                    parts.append(f'<section id="{section.id}" style="page: {stubs[section.id]} !important"></section>')
             elif not lead_done:
                 parts.append(_empty(child, LEAD_STYLE))
                 lead_done = True
@@ -69,12 +85,15 @@ def make_groups(book, html_text: str, group_chars: int) -> list[Group]:
         return "".join(parts)
 
     groups = []
-    stubs = {c.id: f"bookgen-stub-{n}" for n, c in enumerate(later)}
+    inner = [s for c in later for s in with_sections(c)[1:]]
+    stubs = {c.id: f"bookgen-stub-{n}" for n, c in enumerate(later + inner)}
     groups.append(Group(0, document(range(0, positions[0]), False, stubs),
                         tuple(c for c in book.chapters if c.matter == "front"), None, tuple(stubs)))
     for n, run in enumerate(runs, start=1):
         keep = range(run[0][1], run[-1][2])
-        groups.append(Group(n, document(keep, lead=run[0][1] > 0), tuple(c for c, _, _ in run), run[0][0].id))
+        chapters = tuple(s for c, _, _ in run for s in with_sections(c))
+        groups.append(Group(n, document(keep, lead=run[0][1] > 0), chapters,
+                            run[0][0].id))
     return groups
 
 

@@ -16,7 +16,7 @@ from conftest import FIXTURES, NS, build_into, epubcheck, run_cli
 PROJECT = FIXTURES / "mdbook-project"
 # SUMMARY.md's reading order: its `# ` part titles, and the chapters' `# ` titles
 TOP = ["Foreword", "Getting Started", "Growing the Tool", "Glossary"]
-PARTS = {"Getting Started": ["Installing the Toolchain", "On Linux", "A First Tool"],
+PARTS = {"Getting Started": ["Installing the Toolchain", "A First Tool"],
          "Growing the Tool": ["Reading Arguments"], "Glossary": ["Crate", "Clap", "Include"]}  # (the glossary's ## sections)
 
 
@@ -42,6 +42,10 @@ def test_summary_gives_the_reading_order_and_the_draft_is_a_warning(built):
     for li in toc.iterfind("x:ol/x:li", NS):
         title = "".join(li.find("x:a", NS).itertext())
         assert ["".join(a.itertext()) for a in li.iterfind("x:ol/x:li/x:a", NS)] == PARTS.get(title, []), title
+    # `    - [On Linux](install-linux.md)`, nested under Installing the Toolchain
+    install = next(li for li in toc.iter(f"{{{NS['x']}}}li") if "".join(li.find("x:a", NS).itertext())
+                   == "Installing the Toolchain")
+    assert "On Linux" in ["".join(a.itertext()) for a in install.iterfind("x:ol/x:li/x:a", NS)]
     warnings = [str(w) for w in built.warnings]
     assert any("SUMMARY.md:16: warning: draft chapter 'Error Handling' has no file yet" in w for w in warnings)
     files = epub_files(built)
@@ -68,6 +72,7 @@ def test_includes_are_resolved_and_nothing_of_mdbook_syntax_is_printed(built):
         assert edition.count("{{#") == 1 and "{{#includepath/to/file.rs}}" in flat and "\\{{#" not in edition
         assert "ANCHOR" not in edition
         assert "rustc 1.83.0 (90b35a623 2024-11-26)" in edition  # {{#include listings/check.txt}}
+        assert "cargo 1.83.0 (5ffbef321 2024-10-29)" in edition  # its last line
         assert "use super::*" not in edition  # a line mdBook hides in Rust code
         assert "#[test]" in edition and "#[cfg(test)]" in edition  # attributes are code
     first = epub_files(built)["EPUB/first-tool.xhtml"]
@@ -120,3 +125,45 @@ def test_every_code_block_is_highlighted_with_classes_only(built):
     with zipfile.ZipFile(built.outputs["epub"]) as z:
         css = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".css"))
     assert "pre .hl-k" in css and "pre .hl-c1" in css
+
+
+def test_a_nested_entry_is_a_section_of_its_chapter_in_print(built):
+    """SUMMARY.md nests On Linux under Installing the Toolchain: in print it runs on after that chapter's text,
+    on the same page (chapter-open = "any" would otherwise open it on a new page), one level below it in the
+    PDF outline; the EPUB keeps it as its own file."""
+    from pypdf import PdfReader
+    pages = subprocess.run(["pdftotext", "-layout", str(built.outputs["pdf"]), "-"], capture_output=True,
+                           text=True, check=True).stdout.split("\f")
+    parent = [i for i, p in enumerate(pages) if "The next section gives the details for Linux." in p]
+    child = [i for i, p in enumerate(pages) if "On most distributions the installer needs nothing" in p]
+    assert parent == child and len(parent) == 1
+    outline = PdfReader(built.outputs["pdf"]).outline
+
+    def titles(items, depth=0):
+        for item in items:
+            if isinstance(item, list):
+                yield from titles(item, depth + 1)
+            else:
+                yield item.title, depth
+    found = dict(titles(outline))
+    assert found["On Linux"] == found["Installing the Toolchain"] + 1
+    assert "EPUB/install-linux.xhtml" in epub_files(built)
+
+
+def test_nested_entries_lay_out_in_chapter_groups_as_in_one_document(tmp_path, monkeypatch):
+    """Each chapter its own group (two processes): a nested entry travels inside its chapter's group, and the
+    contents still gives its folio; the text is the one-document layout's, page for page."""
+    import bookgen.split_layout as split
+    monkeypatch.setattr(split, "GROUP_CHARS", 1)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    book = tmp_path / "book"
+    shutil.copytree(PROJECT, book)
+    toml = book / "book.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('chapter-open = "any"', 'chapter-open = "recto"'),
+                    encoding="utf-8")
+    parts = build_into(book, tmp_path / "split", jobs=2)
+    assert parts.layout.get("groups", 0) >= 5, parts.layout
+    whole = build_into(book, tmp_path / "whole", jobs=0)
+    read = [subprocess.run(["pdftotext", "-layout", str(r.outputs["pdf"]), "-"], capture_output=True, text=True,
+                           check=True).stdout for r in (parts, whole)]
+    assert read[0] == read[1] and "On Linux" in read[0]
