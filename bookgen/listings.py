@@ -19,13 +19,14 @@ import re
 from .pandoc_syntax import parse_attrs
 
 SHORT_LINES = 12
-_CAPTION_KEYS = ("caption", "title", "filename", "file-name", "file")
+_CAPTION_KEYS = ("caption", "title")
+_FILE_KEYS = ("filename", "file-name", "file")
 _TAG_OR_TEXT = re.compile(r"(<[^>]+>)|([^<]+)")
 _LINE_OPEN = '<span class="ln">'
 
 
-def parse_info(info: str) -> tuple[str, str]:
-    """(language, caption) of a fence's info string."""
+def parse_info(info: str) -> tuple[str, str, str]:
+    """(language, caption, file name) of a fence's info string."""
     info = (info or "").strip()
     if info.startswith("{") and info.endswith("}"):
         attrs = parse_attrs(info[1:-1])
@@ -35,14 +36,15 @@ def parse_info(info: str) -> tuple[str, str]:
         lang = word.split(",")[0]
         attrs = parse_attrs(rest)
     caption = next((attrs[k] for k in _CAPTION_KEYS if attrs.get(k)), "")
-    return lang.strip().lower(), caption
+    file = next((attrs[k] for k in _FILE_KEYS if attrs.get(k)), "")
+    return lang.strip().lower(), caption, file
 
 
 def render_fence(self, tokens, idx, options, env) -> str:
     """markdown-it's fence rule: the listing's markup."""
     from .highlight import highlight, language_name
     tok = tokens[idx]
-    lang, caption = parse_info(tok.info)
+    lang, caption, file = parse_info(tok.info)
     code = tok.content[:-1] if tok.content.endswith("\n") else tok.content
     # (Pygments is given the final newline: some lexers, a console session's, drop a last line without one)
     inner = highlight(code + "\n", lang, "") if lang else ""
@@ -55,10 +57,12 @@ def render_fence(self, tokens, idx, options, env) -> str:
     classes = "code short" if len(lines) <= SHORT_LINES else "code"
     code_class = f' class="language-{html.escape(lang)}"' if re.fullmatch(r"[\w+#.-]+", lang or "") else ""
     body = "\n".join(f'<span class="ln">{line}</span>' for line in lines)
-    if caption:
+    if caption or file:
         label = f'<span class="listing-language"> ({html.escape(name)})</span>' if name else ""
+        named = f'<code class="listing-file">{html.escape(file)}</code>' if file else ""
+        text = f'<span class="listing-caption">{html.escape(caption)}</span>' if caption else ""
         short = " short" if "short" in classes else ""
-        return (f'<figure class="listing{short}"><figcaption>{html.escape(caption)}{label}</figcaption>'
+        return (f'<figure class="listing{short}"><figcaption>{named}{text}{label}</figcaption>'
                 f'<pre class="{classes}"><code{code_class}>{body}</code></pre></figure>\n')
     role = f' role="figure" aria-label="{html.escape(name)}"' if name else ""
     return f'<pre class="{classes}"{role}><code{code_class}>{body}</code></pre>\n'

@@ -23,6 +23,9 @@ _HTML_LINK = re.compile(r"(\]\(\s*<?)(?P<target>(?![a-z][a-z0-9+.-]*:)[^)\s#>]+)
 _REF_HTML = re.compile(r"(?m)^(\s{0,3}\[[^\]]+\]:\s*<?)(?P<target>(?![a-z][a-z0-9+.-]*:)[^\s#>]+)\.html(?P<frag>#\S*)?")
 _INDEX_MD = re.compile(r"(\]\(\s*<?)(?P<target>(?![a-z][a-z0-9+.-]*:)(?:[^)\s#>]*/)?index)\.md")
 _ANCHOR = re.compile(r"ANCHOR(?:_END)?:\s*(?P<name>[\w-]+)")
+# The Rust book's listings: `<Listing number="1-1" file-name="main.rs" caption="...">`, a fence, `</Listing>`
+_LISTING = re.compile(r"^<Listing\b(?P<attrs>[^>]*)>[ \t]*\n(?P<body>.*?)^</Listing>[ \t]*$", re.M | re.S)
+_FENCE_LINE = re.compile(r"^(?P<fence> {0,3}(?:`{3,}|~{3,}))(?P<info>[^\n]*)$", re.M)
 FRONT_TYPES_PREFIX, FRONT_TYPES_SUFFIX = "preface", "appendix"
 
 
@@ -119,6 +122,7 @@ class Preprocessor:
     def __call__(self, path: Path, text: str, problems) -> str:
         text = self.includes(path, text, problems, depth=0)
         text = hide_rust_lines(text)
+        text = listing_captions(text)
         text = _TITLE.sub("", text)
         text = _HTML_LINK.sub(lambda m: f"{m.group(1)}{self.page(path, m.group('target'))}{m.group('frag') or ''}",
                               text)
@@ -190,6 +194,29 @@ def hide_rust_lines(text: str) -> str:
             continue
         out.append(line)
     return "\n".join(out)
+
+
+def listing_captions(text: str) -> str:
+    """`<Listing number="1-1" file-name="main.rs" caption="...">` around one fence: its caption ("Listing 1-1:
+    ...", as mdBook's listing preprocessor writes it) and file name printed with the listing (bookgen/listings.py)
+    instead of the tags. Lines are kept (the tags' lines left blank). Anything else is left to the sanitizer,
+    which keeps the content and warns once about the tag."""
+    def replace(m):
+        body = m.group("body")
+        fences = list(_FENCE_LINE.finditer(body))
+        if len(fences) < 2:
+            return m.group(0)
+        attrs = dict(re.findall(r'([\w-]+)\s*=\s*"([^"]*)"', m.group("attrs")))
+        caption = attrs.get("caption", "")
+        if attrs.get("number"):
+            caption = f"Listing {attrs['number']}" + (f": {caption}" if caption else "")
+        extra = "".join(f' {key}="{value.replace(chr(34), chr(39))}"' for key, value in
+                        (("caption", caption), ("file", attrs.get("file-name", ""))) if value)
+        first = fences[0]
+        info = first.group("info").strip() or "text"
+        body = body[:first.start()] + first.group("fence") + info + extra + body[first.end():]
+        return "\n" + body  # the tags' lines, blank
+    return _LISTING.sub(replace, text)
 
 
 def select(lines: list[str], selector: str) -> list[str] | None:

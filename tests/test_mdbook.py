@@ -4,6 +4,7 @@ included whole, by anchor and by line range, links to `.html` pages). Expected v
 files, written here as literals."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import zipfile
@@ -93,9 +94,11 @@ def test_links_to_html_pages_are_links_between_chapters(built):
     assert 'href="foreword.xhtml"' in epub_files(built)["EPUB/glossary.xhtml"]  # a reference definition
 
 
-def test_the_epub_passes_epubcheck(built):
+def test_the_epub_passes_epubcheck_5_and_4(built):
     report = epubcheck(built.outputs["epub"])
     assert report["errors"] == [] and report["warnings"] == []
+    from test_corpus import DEBIAN_EPUBCHECK, run_epubcheck
+    assert DEBIAN_EPUBCHECK.is_file() and run_epubcheck(DEBIAN_EPUBCHECK, built.outputs["epub"]) == []
 
 
 def test_an_include_outside_the_book_is_an_error_with_its_line(tmp_path):
@@ -120,8 +123,11 @@ def test_every_code_block_is_highlighted_with_classes_only(built):
         for pre in root.iter(f"{{{NS['x']}}}pre"):
             classes = {c for span in pre.iter(f"{{{NS['x']}}}span") for c in (span.get("class") or "").split()}
             assert any(c.startswith("hl-") for c in classes), (name, "".join(pre.itertext())[:60])
+            # the language named for screen readers: on the listing, or in its figure's caption
+            named = pre.get("aria-label") or "".join(pre.getparent().find("x:figcaption", NS).itertext())
+            assert re.search(r"Rust|Bash Session", named), named
             blocks += 1
-    assert blocks == 6  # the fences in the fixture's chapters (1 + 4 + 1)
+    assert blocks == 7  # the fences in the fixture's chapters (1 + 4 + 2)
     with zipfile.ZipFile(built.outputs["epub"]) as z:
         css = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".css"))
     assert "pre .hl-k" in css and "pre .hl-c1" in css
@@ -167,3 +173,20 @@ def test_nested_entries_lay_out_in_chapter_groups_as_in_one_document(tmp_path, m
     read = [subprocess.run(["pdftotext", "-layout", str(r.outputs["pdf"]), "-"], capture_output=True, text=True,
                            check=True).stdout for r in (parts, whole)]
     assert read[0] == read[1] and "On Linux" in read[0]
+
+
+def test_listing_tags_caption_their_listing_and_unknown_tags_keep_their_text(built):
+    """arguments.md: a `<Listing number="3-1" file-name="src/main.rs" caption="...">` around a fence, and two
+    `<Sidebar>` elements (a tag no one told this build about)."""
+    page = etree.fromstring(epub_files(built)["EPUB/arguments.xhtml"].encode("utf-8"))
+    caption = page.find(".//x:figure/x:figcaption", NS)
+    assert "".join(caption.itertext()) == "src/main.rsListing 3-1: Printing every argument (Rust)"
+    code = "".join(page.find(".//x:figure/x:pre", NS).itertext())
+    assert code.splitlines()[:3] == ["use std::env;", "", "fn main() {"]
+    text = "".join(page.itertext())
+    assert "nothing silently disappears" in text and "A second sidebar" in text and "Listing>" not in text
+    sidebar = [str(w) for w in built.warnings if "<sidebar>" in str(w).lower()]
+    assert len(sidebar) == 1 and "2 times" in sidebar[0] and "arguments.md:" in sidebar[0]
+    printed = " ".join(pdf_text(built).split())
+    assert "src/main.rs Listing 3-1: Printing every argument (Rust)" in printed or \
+        "src/main.rsListing 3-1: Printing every argument (Rust)" in printed
