@@ -105,8 +105,8 @@ def foreign_syntax(body: str, offset: int):
                 (fence or m.group(1))
             continue
         if fence or line.startswith(("    ", "\t")) or (line.startswith("#") and _HEADING_ID.search(line)) \
-                or line.lstrip().startswith(":::"):
-            continue  # a heading's {#id} is read (heading_ids_plugin), a fenced div's too (pandoc_syntax.py)
+                or line.lstrip().startswith((":::", "Table:", ": ")):
+            continue  # a heading's {#id} is read (heading_ids_plugin), a fenced div's and a table caption's too (pandoc_syntax.py)
         for pattern, what, hint in FOREIGN_SYNTAX:
             if pattern.search(line):
                 if "table" not in what or n - last.get(what, -10) > 3:  # one warning for the lines of a table

@@ -56,7 +56,7 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
                       "remove the line, or ignore this: the chapter's title is the next `#` heading")
     report_raw_html(removed_html, unwrapped_html, problems, lambda p: rel_name(root.resolve(), p.resolve()))
     link_raw_ids(parsed)
-    chapters, images = _render(root, md, read, parsed, problems)
+    chapters, images = _render(root, md, read, parsed, problems, lenient=getattr(toml.preprocess, "files_book", False))
     sources += [path for path in images if path not in sources]
     chapters = _check_order(toml.path, settings.chapters_line, chapters, problems,
                             lenient=getattr(toml.preprocess, "files_book", False))
@@ -129,7 +129,7 @@ def visible_text(md, text: str) -> bool:
     return visible(mdown.inline_text(md.renderInline(text)))
 
 
-def _render(root, md, read, parsed, problems):
+def _render(root, md, read, parsed, problems, lenient=False):
     """Links and pictures checked and resolved, then each chapter rendered: (chapters, pictures by path)."""
     by_file: dict = {}
     for r in read.raw:  # a file cut into several chapters (a Pandoc book) is its first chapter
@@ -141,19 +141,22 @@ def _render(root, md, read, parsed, problems):
     images: dict[Path, Image] = {}
     for r, c in zip(read.raw, parsed):
         path, cid, p = c.path, c.cid, c.parsed
-        for link in p.links:
-            check_link(link, path, cid, by_file, slug_maps, problems, root, broken_files)
+        dead = {link.href for link in p.links
+                if not check_link(link, path, cid, by_file, slug_maps, problems, root, broken_files, lenient)}
         for src, alt, line in p.images:
-            img = check_image(root, path, src, alt, line, problems)
+            img = check_image(root, path, src, alt, line, problems, also=root if lenient else None)
             if img is not None:
                 images.setdefault(img.path, img)
 
-        def rewrite_href(href, path=path, cid=cid):
-            return resolve_href(href, path, cid, by_file, slug_maps) or href
+        def rewrite_href(href, path=path, cid=cid, dead=dead):
+            return "" if href in dead else resolve_href(href, path, cid, by_file, slug_maps) or href
 
         def rewrite_src(src, path=path):
-            target = (path.parent / mdown.href_parts(src)[1]).resolve()
-            return images[target].href if target in images else src
+            for base in (path.parent, root) if lenient else (path.parent,):  # (Pandoc: the folder run from too)
+                target = (base / mdown.href_parts(src)[1]).resolve()
+                if target in images:
+                    return images[target].href
+            return src
 
         rendered = mdown.render(md, p, rewrite_href, rewrite_src)
         notes = tuple(Note(n + 1, f"{cid}-fn{n + 1}", f"{cid}-fnref{n + 1}", html)

@@ -30,26 +30,29 @@ def resolve_href(href, path, cid, by_file, slug_maps):
     return "#" + gid if gid else None
 
 
-def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=frozenset()):
+def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=frozenset(), lenient=False) -> bool:
+    """Report what is wrong with a link; False when it leads nowhere. `lenient` (a Pandoc book, which Pandoc
+    builds with such links dead): a link to a missing heading or file is a warning, and is printed as its text."""
     href = link.href
+    report = problems.warn if lenient else problems.error
     scheme, target, frag = mdown.href_parts(href)
     if scheme:
         if scheme.lower() not in ("http", "https", "mailto"):
             problems.error(path, f"link '{href}' uses a {scheme}: URL", link.line,
                            "only http, https and mailto links can leave the book")
-        return
+        return True
     if target:
         if os.path.isabs(target) or target.startswith(("/", "\\")):
             problems.error(path, f"link '{href}' is an absolute path", link.line,
                            "link to a chapter by its file name, relative to this chapter")
-            return
+            return True
         t = (path.parent / target).resolve()
         if root is not None and not Path(os.path.normpath(path.parent / target)).is_relative_to(root.resolve()):
             problems.error(path, f"link '{href}' leads outside the book folder", link.line,
                            "links inside a book go to its chapters (.md files) or to #ids")
-            return
+            return True
         if t in broken:
-            return  # that chapter's own problem is reported
+            return True  # that chapter's own problem is reported
         if t not in by_file:
             if t.suffix.lower() == ".md" and t.exists():
                 hint = f"add {target} to chapters in book.toml"
@@ -57,18 +60,20 @@ def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=
                 hint = "check the file name (was the chapter renamed?)"
             else:
                 hint = "links inside a book go to chapters (.md files) or to #ids"
-            problems.error(path, f"link '{href}' goes to a file that is not a chapter of the book", link.line, hint)
-            return
+            report(path, f"link '{href}' goes to a file that is not a chapter of the book", link.line, hint)
+            return False
         tcid = by_file[t]
     else:
         tcid = cid
     if frag and frag != tcid and frag not in slug_maps.get(tcid, {}):
         if not target and (_raw_id_exists(path, frag) or elsewhere(frag, slug_maps)):
-            return
+            return True
         known = list(slug_maps.get(tcid, {}))
-        problems.error(path, f"link '{href}' points to '#{frag}', which is not a heading of that chapter",
-                       link.line, suggest(frag, known) or "link to a heading's id (its title in lower case, "
-                                                          "words joined by hyphens)")
+        report(path, f"link '{href}' points to '#{frag}', which is not a heading of that chapter",
+               link.line, suggest(frag, known) or "link to a heading's id (its title in lower case, words joined by "
+                                                  "hyphens)")
+        return False
+    return True
 
 
 def elsewhere(frag: str, slug_maps: dict) -> str | None:

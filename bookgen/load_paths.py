@@ -128,13 +128,18 @@ def css_urls(text: str) -> list[tuple[str, int]]:
     return found
 
 
-def check_image(root, path, src, alt, line, problems) -> Image | None:
+def check_image(root, path, src, alt, line, problems, also=None) -> Image | None:
+    """The picture `src` of a chapter, relative to the chapter's file (or to `also`, the folder Pandoc is run
+    from, for a Pandoc book), checked; None when it cannot be printed (reported)."""
     if not alt.strip():
         problems.error(path, f"image '{src}' has no alt text", line,
                        "describe the image in the brackets: ![what it shows](...)")
     target = safe_path(root, path.parent, src, path, line, problems, what="image")
     if target is None:
         return None
+    if not target.is_file() and also is not None:
+        other = safe_path(root, also, src, path, line, problems, what="image")
+        target = other if other is not None and other.is_file() else target
     if not target.is_file():
         problems.error(path, f"image '{src}' not found", line, "check the path, relative to this chapter's file")
         return None

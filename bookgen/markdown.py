@@ -180,12 +180,13 @@ def _raw_html(parsed, html: str, line):
 
 
 def parse(md: MarkdownIt, text: str, line_offset: int = 0) -> Parsed:
-    from .pandoc_syntax import clean_attrs, deepen_divs, pipe_tables
+    from .pandoc_syntax import clean_attrs, deepen_divs, pipe_tables, table_captions
     env: dict = {}
     tokens = md.parse(deepen_divs(pipe_tables(text)), env)
     parsed = Parsed(tokens, env)
     replace_remote_images(tokens)
     clean_attrs(tokens, parsed.raw_ids, lambda t: t.map[0] + 1 + line_offset if t.map else None)
+    table_captions(tokens)
     line = None
     for k, tok in enumerate(tokens):
         if tok.map:
@@ -242,10 +243,15 @@ def render(md: MarkdownIt, parsed: Parsed, rewrite_href, rewrite_src) -> Rendere
         for child in tok.children or ():
             if child.type == "link_open":
                 child.attrs["href"] = rewrite_href(child.attrs.get("href", ""))
+                if child.attrs["href"] == "":  # a dead link (a Pandoc book's): its text, without the link
+                    child.meta["dead"] = True
             elif child.type == "image":
                 child.attrs["src"] = rewrite_src(child.attrs.get("src", ""))
             elif child.type == "html_inline":
                 child.content = rewrite_raw(child.content, rewrite_href, rewrite_src)
+    for tok in tokens:
+        if tok.children and any(c.meta.get("dead") for c in tok.children if c.type == "link_open"):
+            tok.children = _without_dead_links(tok.children)
     # Split off the footnote block the plugin appends, rendering each note's blocks on their own.
     while i < len(tokens):
         tok = tokens[i]
@@ -279,6 +285,20 @@ def render(md: MarkdownIt, parsed: Parsed, rewrite_href, rewrite_src) -> Rendere
         elif part:
             pieces.append(Markup(part))
     return Rendered(tuple(pieces), tuple(note_html))
+
+
+def _without_dead_links(children) -> list:
+    out, dropping = [], []
+    for c in children:
+        if c.type == "link_open":
+            dropping.append(bool(c.meta.get("dead")))
+            if dropping[-1]:
+                continue
+        elif c.type == "link_close" and dropping:
+            if dropping.pop():
+                continue
+        out.append(c)
+    return out
 
 
 def rewrite_raw(html: str, rewrite_href, rewrite_src) -> str:

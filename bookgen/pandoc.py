@@ -19,6 +19,7 @@ from .chars import NOT_XML
 from .pandoc_syntax import parse_attrs
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt", ".pandoc", ".mdown")
+METADATA_SUFFIXES = (".yml", ".yaml")  # a metadata file, as `pandoc metadata.yml ch1.md` or --metadata-file
 # Pandoc's metadata fields -> book.toml's keys (book.toml's own names are read too)
 FIELDS = {"title": "title", "subtitle": "subtitle", "author": "authors", "authors": "authors", "creator": "authors",
           "lang": "language", "language": "language", "dir": "direction", "date": "date", "rights": "rights",
@@ -37,7 +38,9 @@ CHAPTER_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 def is_files(paths) -> bool:
     """Whether `--book` names Markdown files (a Pandoc book) rather than a book folder."""
-    return bool(paths) and all(Path(p).suffix.lower() in MARKDOWN_SUFFIXES and not Path(p).is_dir() for p in paths)
+    suffixes = MARKDOWN_SUFFIXES + METADATA_SUFFIXES
+    return bool(paths) and all(Path(p).suffix.lower() in suffixes and not Path(p).is_dir() for p in paths) \
+        and any(Path(p).suffix.lower() in MARKDOWN_SUFFIXES for p in paths)
 
 
 class Source:
@@ -55,7 +58,7 @@ class Source:
 
 def adapt(root: Path, files: list, problems) -> tuple[dict, str, Source]:
     """(book.toml's keys, the metadata's text (for line numbers), the chapters) of the Pandoc book in `files`."""
-    meta, meta_text, texts = {}, "", []
+    meta, meta_text, texts, source_of_meta = {}, "", [], None
     for path in files:
         try:
             text = path.read_text(encoding="utf-8-sig")
@@ -66,14 +69,23 @@ def adapt(root: Path, files: list, problems) -> tuple[dict, str, Source]:
             problems.error(path, f"cannot be read: {e.strerror}", None, "check the file's permissions")
             continue
         text = text.replace("\r\n", "\n")
+        if path.suffix.lower() in METADATA_SUFFIXES:
+            found = _metadata_file(path, text, problems)
+            meta.update(found)
+            source_of_meta = source_of_meta or (path if found else None)
+            meta_text = meta_text or text
+            continue
         found, text, block = metadata(path, text, problems)
         meta.update(found)
+        source_of_meta = source_of_meta or (path if found else None)
         meta_text = meta_text or block
         texts.append((path, text))
-    conf = settings(meta, files[0], problems)
+    markdown = [p for p in files if p.suffix.lower() not in METADATA_SUFFIXES]
+    conf = settings(meta, source_of_meta or (markdown[0] if markdown else files[0]), problems)
     source = Source()
     chunks = [c for path, text in texts for c in chapters(path, text)]
     chunks = _notes_with_their_calls(chunks)
+    chunks = _implicit_header_references(chunks)
     used: set = set()
     for n, (path, line, title_line, body) in enumerate(chunks, 1):
         entry = f"{path.relative_to(root).as_posix()}#{n}"
@@ -90,6 +102,24 @@ def adapt(root: Path, files: list, problems) -> tuple[dict, str, Source]:
         source.front[entry] = front
     conf["chapters"] = list(source.virtual)
     return conf, meta_text, source
+
+
+def _metadata_file(path: Path, text: str, problems) -> dict:
+    """A YAML metadata file (with or without its `---` lines)."""
+    try:
+        found = {}
+        for document in yaml.safe_load_all(text):  # `---` ... `---`: YAML reads the fences as documents
+            if isinstance(document, dict):
+                found.update(document)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problems.error(path, f"not valid YAML: {getattr(e, 'problem', None) or e}", mark.line + 1 if mark else None,
+                       "write one `key: value` per line; quote a value that holds a colon")
+        return {}
+    if not isinstance(found, dict):
+        problems.error(path, "a metadata file holds `key: value` lines", 1)
+        return {}
+    return found
 
 
 def metadata(path: Path, text: str, problems) -> tuple[dict, str, str]:
@@ -244,6 +274,33 @@ def _notes_with_their_calls(chunks: list) -> list:
             lines = lines + [""] + d
         out.append((path, line, title, "\n".join(lines)))
     return out
+
+
+_ATX = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<text>.*?)[ \t#]*$")
+
+
+def _implicit_header_references(chunks: list) -> list:
+    """Pandoc's implicit header references: `[Heading text]` links to that heading, anywhere in the book. Each
+    chapter gets a reference definition per heading after its text (an author's own definition comes first and
+    wins; lines above keep their numbers)."""
+    from .markdown import slugify
+    titles: dict = {}
+    for _, _, _, body in chunks:
+        fence = None
+        for line in body.split("\n"):
+            m = _FENCE.match(line)
+            if m:
+                fence = None if fence and m.group(1)[0] == fence[0] else (fence or m.group(1))
+                continue
+            h = _ATX.match(line) if fence is None else None
+            if h:
+                text = _ATTRS.sub("", h.group("text")).strip()
+                if text and "]" not in text and "[" not in text and slugify(text):
+                    titles.setdefault(text.lower(), (text, slugify(text)))
+    if not titles:
+        return chunks
+    defs = "\n".join(f"[{text}]: #{slug}" for text, slug in titles.values())
+    return [(path, line, title, body + "\n\n" + defs + "\n") for path, line, title, body in chunks]
 
 
 def _note_end(lines, i) -> int:

@@ -220,3 +220,28 @@ def parse_attrs(text: str) -> dict:
         elif m.group("dash"):
             out["classes"].append("unnumbered")
     return out
+
+
+_CAPTION = re.compile(r"^(?:Table)?:[ \t]+")
+_TRAILING_ATTRS = re.compile(r"[ \t]*\{[^{}]*\}[ \t]*$")
+
+
+def table_captions(tokens) -> None:
+    """Pandoc's table caption, a paragraph `Table: ...` or `: ...` right after a table: the table's <caption>."""
+    from markdown_it.token import Token
+    k = 0
+    while k < len(tokens):
+        if tokens[k].type == "table_close" and k + 3 < len(tokens) and tokens[k + 1].type == "paragraph_open" \
+                and tokens[k + 2].type == "inline" and _CAPTION.match(tokens[k + 2].content):
+            inline = tokens[k + 2]
+            inline.content = _TRAILING_ATTRS.sub("", _CAPTION.sub("", inline.content, count=1))
+            if inline.children and inline.children[0].type == "text":
+                inline.children[0].content = _CAPTION.sub("", inline.children[0].content, count=1)
+            if inline.children and inline.children[-1].type == "text":  # `{#tbl:x}` (pandoc-crossref)
+                inline.children[-1].content = _TRAILING_ATTRS.sub("", inline.children[-1].content)
+            start = max(i for i in range(k) if tokens[i].type == "table_open")
+            del tokens[k + 1:k + 4]
+            tokens[start + 1:start + 1] = [Token("caption_open", "caption", 1), inline,
+                                           Token("caption_close", "caption", -1)]
+            k += 3
+        k += 1

@@ -87,6 +87,20 @@ def test_notes_print_on_their_calls_pages_whatever_their_place_in_the_file(yaml_
     assert normalize("Eine Inline-Anmerkung, wie Pandoc sie kennt") in normalize(epub.all_text())
 
 
+def test_implicit_header_references_link_and_a_dead_link_is_its_text(yaml_book):
+    """`[Anhang]` (Pandoc: a link to the heading of that text) and `[verlorener Verweis](#gibt-es-nicht)` (Pandoc
+    builds it dead; EPUBCheck would refuse it): a link to the appendix, and a warning with the text kept."""
+    epub = Epub(yaml_book.outputs["epub"])
+    zeit = epub.xml("zeit.xhtml")
+    links = {"".join(a.itertext()): a.get("href") for a in zeit.iterfind(".//x:a", NS)}
+    assert links.get("Anhang", "").startswith("anhang.xhtml") and "verlorener Verweis" not in links
+    assert "verlorener Verweis" in "".join(zeit.itertext())
+    dead = [str(w) for w in yaml_book.warnings if "#gibt-es-nicht" in str(w)]
+    source = YAML_BOOK.read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(source, 1) if "(#gibt-es-nicht)" in text)
+    assert len(dead) == 1 and f"book.md:{line}: warning:" in dead[0]
+
+
 def test_spans_divs_tables_and_image_attributes_are_read(yaml_book):
     epub = Epub(yaml_book.outputs["epub"])
     bruecke = epub.xml("bruecke.xhtml")
@@ -150,12 +164,12 @@ def test_a_problem_names_the_file_and_its_real_line(tmp_path):
     shutil.copy(YAML_BOOK, book)
     shutil.copytree(YAML_BOOK.parent / "images", tmp_path / "images")
     lines = book.read_text(encoding="utf-8").splitlines()
-    n = lines.index("Die Zeit vergeht auf der Brücke anders.[^zeit] Ein Kapitel ohne Bild.") + 1
-    lines[n - 1] += " Siehe [dort](#nirgends)."
+    n = lines.index("Die Zeit vergeht auf der Brücke anders.[^zeit] Ein Kapitel ohne Bild. Die") + 1
+    lines[n - 1] += " Siehe [dort](javascript:alert(1))."
     book.write_text("\n".join(lines) + "\n", encoding="utf-8")
     r = run_cli("--book", book, "--out", tmp_path / "dist", cwd=tmp_path)
     assert r.returncode == 1
-    assert f"book.md:{n}: link '#nirgends' points to '#nirgends'" in r.stderr, r.stderr
+    assert f"book.md:{n}: link 'javascript:alert(1)' uses a javascript: URL" in r.stderr, r.stderr
     assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").glob("*.pdf"))
 
 
@@ -172,3 +186,20 @@ def test_the_command_line_takes_files_in_order(tmp_path):
     assert "'Afterword' (afterword) stands among the chapters" in r.stderr
     bad = run_cli("--book", "book", PERCENT[0], "--out", tmp_path / "x")
     assert bad.returncode == 2 and "give one book folder, or Markdown files" in bad.stderr
+
+
+def test_a_metadata_file_stands_beside_the_chapters(tmp_path):
+    """`--book metadata.yml ch1.md ch2.md`, as `pandoc --metadata-file` books keep it (the YAML between `---`
+    lines, a trailing blank line): its fields are the book's, its unused ones one warning naming it."""
+    meta = tmp_path / "metadata.yml"
+    meta.write_text("---\nlang: en-GB\nkeywords: [marsh, letters]\nmainfont: DejaVu Sans\n---\n\n", encoding="utf-8")
+    for path in PERCENT:
+        shutil.copy(path, tmp_path / path.name)
+    result = build_into(tmp_path, tmp_path / "dist", files=(meta, *(tmp_path / p.name for p in PERCENT)),
+                        formats=("epub",))
+    epub = Epub(result.outputs["epub"])
+    assert epub.meta("language") == ["en-GB"] and epub.meta("subject") == ["marsh", "letters"]
+    assert epub.meta("title") == ["Letters from the Salt Marsh"]  # the % block still gives the title
+    warnings = [str(w) for w in result.warnings]
+    assert not [w for w in warnings if "no lang" in w]
+    assert [w for w in warnings if "mainfont" in w and w.startswith(str(meta))]
