@@ -56,7 +56,8 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
                       "remove the line, or ignore this: the chapter's title is the next `#` heading")
     report_raw_html(removed_html, unwrapped_html, problems, lambda p: rel_name(root.resolve(), p.resolve()))
     link_raw_ids(parsed)
-    chapters, images = _render(root, md, read, parsed, problems, lenient=getattr(toml.preprocess, "files_book", False))
+    chapters, images = _render(root, md, read, parsed, problems,
+                               lenient=getattr(toml.preprocess, "lenient_links", False))
     sources += [path for path in images if path not in sources]
     chapters = _check_order(toml.path, settings.chapters_line, chapters, problems,
                             lenient=getattr(toml.preprocess, "files_book", False))

@@ -31,8 +31,9 @@ def resolve_href(href, path, cid, by_file, slug_maps):
 
 
 def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=frozenset(), lenient=False) -> bool:
-    """Report what is wrong with a link; False when it leads nowhere. `lenient` (a Pandoc book, which Pandoc
-    builds with such links dead): a link to a missing heading or file is a warning, and is printed as its text."""
+    """Report what is wrong with a link; False when it leads nowhere. `lenient` (a Pandoc book or an mdBook
+    project, whose tools build such links dead or as links to other pages of a site): a link to a missing heading,
+    to a file that is not a chapter or out of the book is a warning, and is printed as its text."""
     href = link.href
     report = problems.warn if lenient else problems.error
     scheme, target, frag = mdown.href_parts(href)
@@ -48,9 +49,9 @@ def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=
             return True
         t = (path.parent / target).resolve()
         if root is not None and not Path(os.path.normpath(path.parent / target)).is_relative_to(root.resolve()):
-            problems.error(path, f"link '{href}' leads outside the book folder", link.line,
-                           "links inside a book go to its chapters (.md files) or to #ids")
-            return True
+            report(path, f"link '{href}' leads outside the book folder", link.line,
+                   "links inside a book go to its chapters (.md files) or to #ids")
+            return False
         if t in broken:
             return True  # that chapter's own problem is reported
         if t not in by_file:

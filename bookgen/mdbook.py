@@ -118,6 +118,7 @@ class Preprocessor:
         self.kinds = kinds
         self.virtual = virtual or {}
         self.front: dict = {}  # chapter -> what SUMMARY.md says of it: {"parent": the entry it is nested under}
+        self.lenient_links = True  # a link to a page of the site that is not a chapter: its text, and a warning
 
     def __call__(self, path: Path, text: str, problems) -> str:
         text = self.includes(path, text, problems, depth=0)

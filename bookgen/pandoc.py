@@ -51,6 +51,7 @@ class Source:
         self.paths: dict = {}  # entry -> the file it comes from
         self.front: dict = {}  # entry -> {"id": ..., "type": ...}
         self.files_book = True  # no book.toml; other Markdown files beside these are not the book's
+        self.lenient_links = True  # Pandoc builds a link to a missing heading dead: here it is its text
 
     def __call__(self, path, text, problems):  # the chapters are all virtual: nothing to preprocess
         return text

@@ -190,3 +190,13 @@ def test_listing_tags_caption_their_listing_and_unknown_tags_keep_their_text(bui
     printed = " ".join(pdf_text(built).split())
     assert "src/main.rs Listing 3-1: Printing every argument (Rust)" in printed or \
         "src/main.rsListing 3-1: Printing every argument (Rust)" in printed
+
+
+def test_a_link_out_of_the_book_is_its_text_and_a_warning(built):
+    """glossary.md links to ../../CHANGELOG.md, a page of the repository around the book (mdBook's web edition
+    links to it): in print and in the EPUB there is nothing to link to, so the words stay and a warning says so."""
+    warnings = [str(w) for w in built.warnings if "../../CHANGELOG.md" in str(w)]
+    assert len(warnings) == 1 and "glossary.md:" in warnings[0] and "warning:" in warnings[0]
+    page = etree.fromstring(epub_files(built)["EPUB/glossary.xhtml"].encode("utf-8"))
+    assert "the changelog" in "".join(page.itertext())
+    assert not [a for a in page.iter(f"{{{NS['x']}}}a") if "CHANGELOG" in (a.get("href") or "")]

