@@ -130,6 +130,10 @@ def _chapter_id(path, fm, ctext, position, used, problems) -> str:
     if cid in used:
         problems.error(path, f"chapter id '{cid}' is used by another chapter", fm_line(ctext, "id"),
                        "give this chapter its own `id:` in the front matter")
+    from .model import RESERVED_IDS
+    if cid in RESERVED_IDS:
+        problems.error(path, f"chapter id '{cid}' is the id of a page the build makes (the contents, the title "
+                       "page...)", fm_line(ctext, "id"), f"choose another id, such as '{cid}-chapter'")
     return cid
 
 
@@ -137,9 +141,12 @@ def file_id(path: Path, position: int, used: set) -> str:
     """A chapter's id from its file name, always valid and unique: a name in another script (`第一章.md`) gives
     `chapter-N` (its place in the list), and two files of one name in two folders (`part1/intro.md`,
     `part2/intro.md`) give `intro` and `intro-2`. A valid book is never refused for its file names."""
+    from .model import RESERVED_IDS
     cid = mdown.slugify(path.stem)
     if not re.fullmatch(CHAPTER_ID, cid):
         cid = f"chapter-{position}"
+    if cid in RESERVED_IDS:  # toc.md, copyright.md: the generated pages have these ids
+        cid = f"{cid}-chapter"
     base, n = cid, 2
     while cid in used:
         cid, n = f"{base}-{n}", n + 1

@@ -27,7 +27,8 @@ class ParsedChapter:
 
 def parse_chapters(md, raw, book_title: str, problems):
     """(ParsedChapter for each RawChapter, the chapters that repeat the book's title atop their own)."""
-    claimed = {r.cid for r in raw}
+    from .model import RESERVED_IDS
+    claimed = {r.cid for r in raw} | RESERVED_IDS
     repeated_title = []  # chapters that start with the book's title, then their own
     running = _running_title(raw, book_title)
     out = []

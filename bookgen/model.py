@@ -97,6 +97,9 @@ class Image:
     media_type: str
 
 
+# ids the templates give the generated pages (templates/print, templates/partials, templates/epub): no chapter or
+# heading takes them, or a link would go to the contents instead of a heading called "toc"
+RESERVED_IDS = frozenset({"toc", "toc-title", "half-title", "titlepage", "copyright", "landmarks", "page-list"})
 # names of the EPUB's own files and manifest items (bookgen/write_epub.py): a chapter never takes them
 GENERATED_NAMES = frozenset({"nav", "cover", "titlepage", "copyright", "ncx", "toc", "cover-image"})
 

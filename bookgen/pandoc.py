@@ -339,8 +339,9 @@ def _in_code(lines, i) -> bool:
 def _chapter_id(wanted, title_line, n, used: set) -> str:
     from .markdown import slugify
     title = _ATTRS.sub("", _ATX1.match(title_line).group("text")) if title_line and _ATX1.match(title_line) else ""
+    from .model import RESERVED_IDS
     for cid in (wanted, slugify(title) if title else None, f"chapter-{n}"):
-        if cid and CHAPTER_ID.fullmatch(cid) and cid not in used:
+        if cid and CHAPTER_ID.fullmatch(cid) and cid not in used and cid not in RESERVED_IDS:
             used.add(cid)
             return cid
     base, k = f"chapter-{n}", 2
