@@ -2,6 +2,7 @@
 gaps, copyright date and ISBN), read back from the built PDF and EPUB with poppler and lxml."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import zipfile
@@ -207,6 +208,10 @@ def check_pdfx4(pdf) -> None:
 
     import pikepdf
     from PIL import ImageCms
+    assert pdf.check_pdf_syntax() == []  # qpdf reads every object and stream without a complaint
+    xmp = pdf.Root.Metadata.read_bytes().decode("utf-8")
+    assert re.search(r"<pdfxid:GTS_PDFXVersion>PDF/X-4</pdfxid:GTS_PDFXVersion>", xmp)  # how X-4 names itself
+    assert "/Annots" not in pdf.pages[0] and not any("/Annots" in page for page in pdf.pages)
     intent = pdf.Root.OutputIntents[0]
     profile = intent.DestOutputProfile
     assert int(profile.N) == 4
