@@ -96,17 +96,14 @@ FOREIGN_SYNTAX = [
 
 def foreign_syntax(body: str, offset: int):
     """(line, what, hint) of each piece of other dialects' syntax outside code blocks, once per block of lines."""
+    from .fences import in_code
     from .pandoc_syntax import pipe_tables
-    out, fence, last = [], None, {}  # what -> the last line it was seen on
-    for n, line in enumerate(pipe_tables(body).splitlines(), offset + 1):  # tables with a header are read
-        m = re.match(r"^\s*(`{3,}|~{3,})", line)
-        if m:
-            fence = None if fence and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) else \
-                (fence or m.group(1))
-            continue
-        if fence or line.startswith(("    ", "\t")) or (line.startswith("#") and _HEADING_ID.search(line)) \
+    out, last = [], {}  # what -> the last line it was seen on
+    lines = pipe_tables(body).splitlines()  # (tables with a header are read)
+    for n, line, code in zip(range(offset + 1, offset + 1 + len(lines)), lines, in_code(lines)):
+        if code or line.startswith(("    ", "\t")) or (line.startswith("#") and _HEADING_ID.search(line)) \
                 or line.lstrip().startswith((":::", "Table:", ": ")):
-            continue  # a heading's {#id} is read (heading_ids_plugin), a fenced div's and a table caption's too (pandoc_syntax.py)
+            continue  # read: a heading's {#id} (heading_ids_plugin), a fenced div's, a table caption's
         for pattern, what, hint in FOREIGN_SYNTAX:
             if pattern.search(line):
                 if "table" not in what or n - last.get(what, -10) > 3:  # one warning for the lines of a table

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .chars import NOT_XML
+from .fences import in_code
 from .pandoc_syntax import parse_attrs
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt", ".pandoc", ".mdown")
@@ -27,7 +28,6 @@ FIELDS = {"title": "title", "subtitle": "subtitle", "author": "authors", "author
           "identifier": "identifier", "isbn": "isbn", "subject": "subjects", "subjects": "subjects",
           "keywords": "subjects", "cover-image": "cover", "cover": "cover", "cover-alt": "cover-alt",
           "page-size": "page-size", "edition": "edition", "chapter-open": "chapter-open", "paper": "paper"}
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX1 = re.compile(r"^ {0,3}#(?!#)[ \t]+(?P<text>.*?)[ \t]*$")
 _SETEXT1 = re.compile(r"^ {0,3}=+[ \t]*$")
 _ATTRS = re.compile(r"[ \t]*\{(?P<attrs>[^{}]*)\}[ \t]*$")
@@ -219,14 +219,9 @@ def _plain(value, key):
 def chapters(path: Path, text: str) -> list:
     """[(file, first line, the title line or None, text)] cut at level-1 headings outside code blocks."""
     lines = text.split("\n")
-    starts, fence = [], None
+    starts, code = [], in_code(lines)
     for i, line in enumerate(lines):
-        m = _FENCE.match(line)
-        if m:
-            fence = None if fence and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) else \
-                (fence or m.group(1))
-            continue
-        if fence:
+        if code[i]:
             continue
         if _ATX1.match(line):
             starts.append((i, line))
@@ -252,10 +247,11 @@ def _notes_with_their_calls(chunks: list) -> list:
     split = []
     for k, (path, line, title, body) in enumerate(chunks):
         lines = body.split("\n")
+        code = in_code(lines)
         i = 0
         while i < len(lines):
             m = _NOTE_DEF.match(lines[i])
-            if not m or _in_code(lines, i):
+            if not m or code[i]:
                 i += 1
                 continue
             j = _note_end(lines, i)
@@ -287,13 +283,9 @@ def _implicit_header_references(chunks: list) -> list:
     from .markdown import slugify
     titles: dict = {}
     for _, _, _, body in chunks:
-        fence = None
-        for line in body.split("\n"):
-            m = _FENCE.match(line)
-            if m:
-                fence = None if fence and m.group(1)[0] == fence[0] else (fence or m.group(1))
-                continue
-            h = _ATX.match(line) if fence is None else None
+        lines = body.split("\n")
+        for line, code in zip(lines, in_code(lines)):
+            h = _ATX.match(line) if not code else None
             if h:
                 text = _ATTRS.sub("", h.group("text")).strip()
                 if text and "]" not in text and "[" not in text and slugify(text):
@@ -325,15 +317,6 @@ def _note_end(lines, i) -> int:
         else:
             break
     return j
-
-
-def _in_code(lines, i) -> bool:
-    fence = None
-    for line in lines[:i]:
-        m = _FENCE.match(line)
-        if m:
-            fence = None if fence and m.group(1)[0] == fence[0] else (fence or m.group(1))
-    return fence is not None
 
 
 def _chapter_id(wanted, title_line, n, used: set) -> str:

@@ -11,9 +11,10 @@ import re
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.container import container_plugin
 
+from .fences import in_code
+
 _XML_ID = re.compile(r"[A-Za-z_][\w.-]*")
 _CLASS = re.compile(r"-?[A-Za-z_][\w-]*")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _DIV = re.compile(r"^(?P<indent> {0,3})(?P<colons>:{3,})(?P<rest>.*)$")
 _LEFTOVER = re.compile(r"^\{[^{}\n]*\}")  # attributes the attrs plugin could not read (`{width=50%}`)
 
@@ -64,14 +65,9 @@ def deepen_divs(text: str) -> str:
     at least as long as its own. Each div's fences are lengthened by how deep divs nest inside it, so that
     `::: a` / `::: b` / `:::` / `:::` nests as in Pandoc. Line count unchanged."""
     lines = text.split("\n")
-    pairs, stack, fence = [], [], None
-    for i, line in enumerate(lines):
-        m = _FENCE.match(line)
-        if m:
-            fence = None if fence and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) else \
-                (fence or m.group(1))
-            continue
-        d = _DIV.match(line) if fence is None else None
+    pairs, stack = [], []
+    for i, (line, code) in enumerate(zip(lines, in_code(lines))):
+        d = _DIV.match(line) if not code else None
         if not d:
             continue
         if d.group("rest").strip() and not d.group("rest").strip().startswith(":"):
@@ -129,12 +125,10 @@ def pipe_tables(text: str) -> str:
     reads; the lines a table loses are added after it as blank lines, so the lines below keep their numbers.
     A table without a header row is left as it is (lenient.py warns about it)."""
     lines = text.split("\n")
-    out, i, fence = [], 0, None
+    code = in_code(lines)
+    out, i = [], 0
     while i < len(lines):
-        m = _FENCE.match(lines[i])
-        if m:
-            fence = None if fence and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) else \
-                (fence or m.group(1))
+        fence = code[i] or None
         if fence is None and _GRID_RULE.match(lines[i]):
             table, used = _grid(lines, i)
         elif fence is None and i > 0 and _SIMPLE_RULE.match(lines[i]) and lines[i - 1].strip() \
