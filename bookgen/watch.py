@@ -49,11 +49,26 @@ def watch(options, build_once, level: int = 1) -> int:
             names = sorted({_short(Path(path), paths) for _, path in changes})
             shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
             print(f"{time.strftime('%H:%M:%S')} changed: {shown}", flush=True)
-            build_once()
+            saved = _newest(path for _, path in changes)
+            status = build_once()
+            if saved is not None and status == 0 and level:  # edit-to-file latency: the last save to the files
+                print(f"{time.strftime('%H:%M:%S')} {time.time() - saved:.2f}s from the save to the new files",
+                      flush=True)
     except KeyboardInterrupt:
         print("stopped watching", flush=True)
         return 0
     return 0
+
+
+def _newest(paths) -> float | None:
+    """When the newest of the changed files was written (a deleted file: not known)."""
+    times = []
+    for path in paths:
+        try:
+            times.append(Path(path).stat().st_mtime)
+        except OSError:
+            continue
+    return max(times, default=None)
 
 
 def _short(path: Path, roots) -> str:

@@ -78,6 +78,10 @@ def test_watch_rebuilds_on_change_survives_errors_and_stops_cleanly(tmp_path):
         assert any(l.endswith("changed: book/chapters/two.md") for l in got), got
         assert ONE_LINE.match(got[-1]), got
         assert "A sentence added while watching." in Epub(epub).text("two.xhtml")
+        # the edit-to-file latency: from the file's save (its modification time) to the new files
+        latency = w.until(lambda l: "from the save to the new files" in l)[-1]
+        m = re.fullmatch(r"\d\d:\d\d:\d\d (\d+\.\d\d)s from the save to the new files", latency)
+        assert m and 0 < float(m.group(1)) < 60, latency
         good = epub.read_bytes()
 
         # a broken chapter: the error with file and line, the old outputs stay, and the watcher keeps running
