@@ -59,6 +59,11 @@ class Source:
 
 def adapt(root: Path, files: list, problems) -> tuple[dict, str, Source]:
     """(book.toml's keys, the metadata's text (for line numbers), the chapters) of the Pandoc book in `files`."""
+    missing = [path for path in files if not path.is_file()]
+    if missing:
+        from .errors import BookError, Problem
+        raise BookError([Problem(path, "file not found", None, "check the path; --book takes a book folder, or "
+                                 "Markdown files in reading order") for path in missing])
     meta, meta_text, texts, source_of_meta = {}, "", [], None
     for path in files:
         try:
@@ -97,7 +102,9 @@ def adapt(root: Path, files: list, problems) -> tuple[dict, str, Source]:
         if kind in _TYPES:
             front["type"] = kind
         if title_line is None:  # text before the first heading: an opening section, titled as the book
-            front.update(type="preface", title=conf.get("title") or path.stem)
+            front.update(title=conf.get("title") or path.stem)
+            if len(chunks) > 1:  # (a book with no `#` heading at all: this is its one chapter)
+                front["type"] = "preface"
         source.virtual[entry] = "\n" * (line - 1) + body
         source.paths[entry] = path
         source.front[entry] = front
@@ -181,6 +188,9 @@ def settings(meta: dict, first: Path, problems) -> dict:
         problems.warn(first, "the metadata has no title: the book is titled after the file", None,
                       "add `title: ...` to a YAML block at the top")
         conf["title"] = first.stem
+    if not conf.get("authors"):
+        problems.warn(first, "the metadata names no author", None, "add `author: Name` to a YAML block at the top")
+        conf["authors"] = []
     if not conf.get("language"):
         problems.warn(first, "the metadata has no lang: the book is set as English", None,
                       "add `lang: en` (or the book's language) to a YAML block at the top")

