@@ -1,5 +1,6 @@
 """Pandoc's Markdown extensions, read in every book: bracketed spans (`[Small Caps]{.smallcaps}`), attributes
-after links, images and code (`{.class}`, `{width=50%}`), and fenced divs (`::: {.note}` ... `:::`).
+after links, images and code (`{.class}`, `{width=50%}`), fenced divs (`::: {.note}` ... `:::`), definition
+lists, grid and simple tables, and table captions.
 
 Attributes are kept only where both editions can hold them: classes, an id (an XML name; it is checked against
 the book's other ids like one written in raw HTML), `lang`, and `dir` (ltr, rtl or auto). An image's size
@@ -20,7 +21,9 @@ _LEFTOVER = re.compile(r"^\{[^{}\n]*\}")  # attributes the attrs plugin could no
 
 
 def use(md) -> None:
+    from mdit_py_plugins.deflist import deflist_plugin
     md.use(attrs_plugin, spans=True)
+    md.use(deflist_plugin)  # Term, then `:   its definition`
     container_plugin(md, "div", validate=lambda params, *args: bool(params.strip()), render=_render_div)
 
 

@@ -111,6 +111,10 @@ def test_spans_divs_tables_and_image_attributes_are_read(yaml_book):
     assert "Und wieder die äußere Bemerkung." in "".join(note.itertext())
     rows = [["".join(c.itertext()).strip() for c in tr] for tr in bruecke.iterfind(".//x:tr", NS)]
     assert rows == [["Jahr", "Ereignis"], ["1571", "Die Brücke wird fertig."], ["1914", "Der Krieg erreicht die Stadt."]]
+    anhang = epub.xml(next(h for h in epub.spine_hrefs if "anhang" in h))
+    terms = [("".join(dt.itertext()), "".join(dd.itertext())) for dt, dd in
+             zip(anhang.iterfind(".//x:dl/x:dt", NS), anhang.iterfind(".//x:dl/x:dd", NS))]
+    assert [t for t, _ in terms] == ["Ćuprija", "Kapija"] and terms[1][1].startswith("Die breite Stelle")
     zeit = [["".join(c.itertext()).strip() for c in tr] for tr in epub.xml("zeit.xhtml").iterfind(".//x:tr", NS)]
     assert zeit == [["a", "b"], ["1", "2"]]  # the grid table
     text = epub.all_text() + "".join(pdf_pages(yaml_book.outputs["pdf"]))
