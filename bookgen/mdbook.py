@@ -23,6 +23,8 @@ _HTML_LINK = re.compile(r"(\]\(\s*<?)(?P<target>(?![a-z][a-z0-9+.-]*:)[^)\s#>]+)
 _REF_HTML = re.compile(r"(?m)^(\s{0,3}\[[^\]]+\]:\s*<?)(?P<target>(?![a-z][a-z0-9+.-]*:)[^\s#>]+)\.html(?P<frag>#\S*)?")
 _INDEX_MD = re.compile(r"(\]\(\s*<?)(?P<target>(?![a-z][a-z0-9+.-]*:)(?:[^)\s#>]*/)?index)\.md")
 _ANCHOR = re.compile(r"ANCHOR(?:_END)?:\s*(?P<name>[\w-]+)")
+# a link (not a picture): its text (one level of brackets inside), then its target
+_LINK = re.compile(r"((?<![!\\])\[(?:[^\[\]\n]|\[[^\]\n]*\])*\]\(\s*<?)(?P<target>[^)\s>]+)")
 # The Rust book's listings: `<Listing number="1-1" file-name="main.rs" caption="...">`, a fence, `</Listing>`
 _LISTING = re.compile(r"^<Listing\b(?P<attrs>[^>]*)>[ \t]*\n(?P<body>.*?)^</Listing>[ \t]*$", re.M | re.S)
 _FENCE_LINE = re.compile(r"^(?P<fence> {0,3}(?:`{3,}|~{3,}))(?P<info>[^\n]*)$", re.M)
@@ -55,7 +57,22 @@ def adapt(root: Path, conf: dict, problems, toml_path: Path) -> tuple[dict, "Pre
     settings["chapters"] = chapters
     processor = Preprocessor(root, kinds, virtual)
     processor.front = {child: {"parent": parent} for child, parent in parents.items()}
+    processor.chapters = {(root / c).resolve() for c in chapters}
+    processor.src = src.resolve()
+    processor.site = site_url((conf.get("output") or {}).get("html") or {})
     return settings, processor
+
+
+def site_url(html: dict) -> str | None:
+    """Where the web edition lives, when book.toml says so ([output.html] site-url as a full URL, or cname with
+    site-url as its path): a link to a page of the site that is not a chapter becomes a link to the page there."""
+    site = str(html.get("site-url") or "")
+    if re.match(r"https?://", site):
+        return site if site.endswith("/") else site + "/"
+    if html.get("cname"):
+        path = site if site.startswith("/") else "/" + site
+        return f"https://{html['cname']}{path if path.endswith('/') else path + '/'}"
+    return None
 
 
 def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict, dict, dict]:
@@ -118,6 +135,9 @@ class Preprocessor:
         self.kinds = kinds
         self.virtual = virtual or {}
         self.front: dict = {}  # chapter -> what SUMMARY.md says of it: {"parent": the entry it is nested under}
+        self.chapters: set = set()  # the chapters' files
+        self.src = self.root  # the folder of SUMMARY.md: the web edition's pages are named from it
+        self.site = None  # the web edition's URL (site_url), if book.toml gives it
         self.lenient_links = True  # a link to a page of the site that is not a chapter: its text, and a warning
 
     def __call__(self, path: Path, text: str, problems) -> str:
@@ -130,10 +150,29 @@ class Preprocessor:
         text = _REF_HTML.sub(lambda m: f"{m.group(1)}{self.page(path, m.group('target'))}{m.group('frag') or ''}",
                              text)
         text = _INDEX_MD.sub(lambda m: f"{m.group(1)}{self.page(path, m.group('target'))}", text)
+        if self.site:
+            text = _LINK.sub(lambda m: f"{m.group(1)}{self.on_site(path, m.group('target'))}", text)
         kind = self.kinds.get(path.resolve().relative_to(self.root).as_posix())
         if kind and not text.startswith(("---\n", "+++\n")):
             text = f"---\ntype: {kind}\n---\n" + text
         return text
+
+    def on_site(self, chapter: Path, target: str) -> str:
+        """A link to what is not a chapter (a page of the site around the book, a file it serves): its address
+        on the web edition; a link to a chapter, as it is."""
+        from urllib.parse import urljoin
+        file, _, frag = target.partition("#")
+        if not file or re.match(r"[a-z][a-z0-9+.-]*:", file):
+            return target
+        if not file.startswith("/") and (chapter.parent / file).resolve() in self.chapters:
+            return target
+        try:
+            page = chapter.resolve().relative_to(self.src).with_suffix(".html").as_posix()
+        except ValueError:
+            return target
+        page = re.sub(r"(^|/)README\.html$", r"\1index.html", page)
+        web = re.sub(r"\.md$", ".html", file)
+        return urljoin(urljoin(self.site, page), web) + (f"#{frag}" if frag else "")
 
     def page(self, chapter: Path, target: str) -> str:
         """The Markdown file behind a page's name: `x` is `x.md`, and `dir/index` is `dir/README.md` where there

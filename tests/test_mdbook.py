@@ -200,3 +200,20 @@ def test_a_link_out_of_the_book_is_its_text_and_a_warning(built):
     page = etree.fromstring(epub_files(built)["EPUB/glossary.xhtml"].encode("utf-8"))
     assert "the changelog" in "".join(page.itertext())
     assert not [a for a in page.iter(f"{{{NS['x']}}}a") if "CHANGELOG" in (a.get("href") or "")]
+
+
+def test_with_the_site_address_a_page_that_is_not_a_chapter_is_an_external_link(tmp_path):
+    """[output.html] site-url as a full URL says where the web edition lives: glossary.md's link to api/index.html
+    (a page served with the site, not a chapter) becomes that page's address; links between chapters stay."""
+    book = tmp_path / "book"
+    shutil.copytree(PROJECT, book)
+    toml = book / "book.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        "[output.html]\n", '[output.html]\nsite-url = "https://example.org/small-tools/"\n'), encoding="utf-8")
+    result = build_into(book, tmp_path / "out", formats=("epub",))
+    page = etree.fromstring(zipfile.ZipFile(result.outputs["epub"]).read("EPUB/glossary.xhtml"))
+    links = {"".join(a.itertext()): a.get("href") for a in page.iter(f"{{{NS['x']}}}a")}
+    assert links["served with the web edition"] == "https://example.org/small-tools/api/index.html"
+    arguments = etree.fromstring(zipfile.ZipFile(result.outputs["epub"]).read("EPUB/arguments.xhtml"))
+    assert "glossary.xhtml#clap" in [a.get("href") for a in arguments.iter(f"{{{NS['x']}}}a")]
+    assert not [w for w in result.warnings if "api/index" in str(w)]
