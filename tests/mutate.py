@@ -123,6 +123,18 @@ MUTATIONS = [
              ("tests/test_watch.py", "-k", "first_build")),
     Mutation("a killed build's files are not put back", "bookgen/build.py",
              "    recover_interrupted(out_dir, slug)\n", "", ("tests/test_book_is_data.py", "-k", "killed")),
+    # -- issue 13
+    Mutation("a short listing may split across pages", "styles/print.css",
+             "pre.short, figure.listing.short { break-inside: avoid; }", "pre.short, figure.listing.short { }",
+             ("tests/test_listings.py", "-k", "short")),
+    Mutation("a Pandoc note stays in the chapter that defines it", "bookgen/pandoc.py",
+             "    chunks = _notes_with_their_calls(chunks)\n", "", ("tests/test_pandoc.py", "-k", "notes")),
+    Mutation("a nested mdBook entry opens its own page", "styles/print.css",
+             "section[role] section[role] { break-before: auto !important; page: auto !important; }",
+             "section[role] section[role] { }", ("tests/test_mdbook.py", "-k", "nested_entry")),
+    Mutation("long listing lines get no continuation mark", "bookgen/listings.py",
+             "                out.append('<span class=\"cont\"></span>')\n", "",
+             ("tests/test_listings.py", "-k", "wide")),
 ]
 
 
