@@ -59,7 +59,16 @@ class Source:
 
 def adapt(root: Path, files: list, problems) -> tuple[dict, str, Source]:
     """(book.toml's keys, the metadata's text (for line numbers), the chapters) of the Pandoc book in `files`."""
+    from . import limits
     missing = [path for path in files if not path.is_file()]
+    too_big = [path for path in files if path.is_file() and path.stat().st_size > limits.chapter_bytes()]
+    for path in too_big:  # (as for a chapter of a book folder)
+        problems.error(path, f"file is {path.stat().st_size / 1e6:.1f} MB, more than the "
+                       f"{limits.chapter_bytes() / 1e6:g} MB the build reads in one file", None,
+                       f"split it into several files, or set {limits.CHAPTER_MB_VAR} to allow more")
+    files = [path for path in files if path not in too_big]
+    if not files:
+        problems.raise_if_errors()
     if missing:
         from .errors import BookError, Problem
         raise BookError([Problem(path, "file not found", None, "check the path; --book takes a book folder, or "
@@ -89,12 +98,20 @@ def adapt(root: Path, files: list, problems) -> tuple[dict, str, Source]:
     markdown = [p for p in files if p.suffix.lower() not in METADATA_SUFFIXES]
     conf = settings(meta, source_of_meta or (markdown[0] if markdown else files[0]), problems)
     source = Source()
-    chunks = [c for path, text in texts for c in chapters(path, text)]
+    chunks = []
+    for k, (path, text) in enumerate(texts):
+        cut = chapters(path, text)
+        if k and cut and cut[0][2] is None and chunks:
+            # a later file's text before its first heading goes on from the chapter before (Pandoc reads the
+            # files as one text); its problems are reported at the lines of the earlier file's chapter
+            before = chunks.pop()
+            chunks.append((before[0], before[1], before[2], before[3] + "\n\n" + cut.pop(0)[3].strip("\n")))
+        chunks += cut
     chunks = _notes_with_their_calls(chunks)
     chunks = _implicit_header_references(chunks)
     used: set = set()
     for n, (path, line, title_line, body) in enumerate(chunks, 1):
-        entry = f"{path.relative_to(root).as_posix()}#{n}"
+        entry = f"{path.relative_to(root.resolve()).as_posix()}#{n}"
         attrs = parse_attrs(_ATTRS.search(title_line).group("attrs")) if title_line and \
             _ATTRS.search(title_line) else {}
         front = {"id": _chapter_id(attrs.get("id"), title_line, n, used)}
