@@ -235,3 +235,15 @@ def test_a_file_without_headings_is_one_chapter_and_a_missing_file_is_named(tmp_
     assert "A second paragraph." in epub.all_text()
     r = run_cli("--book", tmp_path / "missing.md", plain, "--out", tmp_path / "out")
     assert r.returncode == 1 and "missing.md: file not found" in r.stderr and "'chapters' is empty" not in r.stderr
+
+
+def test_a_later_files_text_before_its_heading_goes_on_from_the_chapter_before(tmp_path):
+    """Pandoc reads the files as one text: b.md's first paragraph, before its `#`, is the end of a.md's chapter."""
+    (tmp_path / "a.md").write_text("---\ntitle: Two Files\nlang: en\nauthor: R. Writer\n---\n\n# One\n\nThe first "
+                                   "chapter begins here.\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("And it ends here, in the second file.\n\n# Two\n\nThe second chapter.\n",
+                                   encoding="utf-8")
+    result = build_into(tmp_path, tmp_path / "dist", files=(tmp_path / "a.md", tmp_path / "b.md"), formats=("epub",))
+    epub = Epub(result.outputs["epub"])
+    assert nav_titles(epub) == ["One", "Two"]
+    assert "And it ends here, in the second file." in epub.text("one.xhtml")
