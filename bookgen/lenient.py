@@ -142,6 +142,9 @@ def heading_ids_plugin(md) -> None:
             found = re.search(r"(?:^|\s)#([A-Za-z][-\w.:]*)", m.group(1))
             if found:
                 tok.meta["custom_id"] = found.group(1)
-            inline.content = inline.content[:m.start()]
-            last.content = _HEADING_ID.sub("", last.content)
-    md.core.ruler.before("anchor", "heading_ids", rule)
+            # (`### Title ### {#id}`: Pandoc's closing #s before the attributes go too)
+            inline.content = re.sub(r"[ \t]+#+[ \t]*$", "", inline.content[:m.start()])
+            last.content = re.sub(r"[ \t]+#+[ \t]*$", "", _HEADING_ID.sub("", last.content))
+    # before the typographer: `{#a--b}` is an id, not a dash
+    md.core.ruler.before("replacements" if "replacements" in md.core.ruler.get_all_rules() else "anchor",
+                         "heading_ids", rule)

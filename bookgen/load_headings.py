@@ -51,7 +51,21 @@ def parse_chapters(md, raw, book_title: str, problems):
         if title_id:  # `# Title {#id}`: #id links to the chapter
             slug_map.setdefault(title_id, f"{cid}-title")
         out.append(ParsedChapter(path, cid, ctitle, "", "", p, slug_map))
+    _book_wide_numbers(out)
     return out, repeated_title
+
+
+def _book_wide_numbers(parsed) -> None:
+    """A heading title used again later in the book: Pandoc (one document) and GitHub number its ids `x-1`,
+    `x-2`... in reading order. Those names lead to the same headings here."""
+    seen: dict = {}
+    for c in parsed:
+        for level, slug, htext, line, tok in c.parsed.headings:
+            n = seen.get(slug, 0)
+            seen[slug] = n + 1
+            gid = c.slug_map.get(slug)
+            if n and gid:
+                c.slug_map.setdefault(f"{slug}-{n}", gid)
 
 
 def _title(p, fm, running):

@@ -83,6 +83,8 @@ def elsewhere(frag: str, slug_maps: dict) -> str | None:
     if frag in slug_maps:
         return frag
     found = {m[frag] for m in slug_maps.values() if frag in m}
+    if frag in found:  # two chapters have the heading: the id is the first one's (the later ones' are prefixed)
+        return frag
     return found.pop() if len(found) == 1 else None
 
 

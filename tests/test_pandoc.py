@@ -247,3 +247,22 @@ def test_a_later_files_text_before_its_heading_goes_on_from_the_chapter_before(t
     epub = Epub(result.outputs["epub"])
     assert nav_titles(epub) == ["One", "Two"]
     assert "And it ends here, in the second file." in epub.text("one.xhtml").replace("\xa0", " ")
+
+
+def test_ids_as_pandoc_gives_them_in_one_document(tmp_path):
+    """As in Pandoc's own manual: a heading title used in two chapters (`#options` is the first, `#options-1` the
+    second), and `### Title ### {#a--b}` (closing #s, and an id with two hyphens the typographer must not touch)."""
+    (tmp_path / "doc.md").write_text(
+        "---\ntitle: Ids\nlang: en\nauthor: R. Writer\n---\n\n# First\n\n## Options\n\nSee [the second](#options-1), "
+        "[the first](#options) and [the tag](#extension--tagging).\n\n# Second\n\n## Options\n\nMore.\n\n"
+        "### Extension: `tagging` ### {#extension--tagging}\n\nTagged.\n", encoding="utf-8")
+    result = build_into(tmp_path, tmp_path / "dist", files=(tmp_path / "doc.md",), formats=("epub",))
+    assert not [str(w) for w in result.warnings if "link" in str(w)]
+    epub = Epub(result.outputs["epub"])
+    links = {"".join(a.itertext()): a.get("href") for a in epub.xml("first.xhtml").iterfind(".//x:a", NS)}
+    second = epub.xml("second.xhtml")
+    ids = [h.get("id") for h in second.iter() if h.tag.endswith(("h2", "h3"))]
+    assert links["the first"] == "#options" and links["the second"] == f"second.xhtml#{ids[0]}"
+    assert links["the tag"] == f"second.xhtml#{ids[1]}"
+    assert [" ".join("".join(h.itertext()).split()) for h in second.iter() if h.tag.endswith("h3")] == \
+        ["Extension: tagging"]
