@@ -60,12 +60,19 @@ def render_fence(self, tokens, idx, options, env) -> str:
     if caption or file:
         label = f'<span class="listing-language"> ({html.escape(name)})</span>' if name else ""
         named = f'<code class="listing-file">{html.escape(file)}</code>' if file else ""
-        text = f'<span class="listing-caption">{html.escape(caption)}</span>' if caption else ""
+        text = f'<span class="listing-caption">{_caption_html(caption)}</span>' if caption else ""
         short = " short" if "short" in classes else ""
         return (f'<figure class="listing{short}"><figcaption>{named}{text}{label}</figcaption>'
                 f'<pre class="{classes}"><code{code_class}>{body}</code></pre></figure>\n')
     role = f' role="figure" aria-label="{html.escape(name)}"' if name else ""
     return f'<pre class="{classes}"{role}><code{code_class}>{body}</code></pre>\n'
+
+
+def _caption_html(caption: str) -> str:
+    """A caption's text, its `code spans` as code (the mdBook reader writes a backtick as U+E000 in a fence's
+    info string, where CommonMark allows none)."""
+    text = html.escape(caption.replace("`", "\ue000"), quote=False)
+    return re.sub("\ue000([^\ue000]+)\ue000", r"<code>\1</code>", text).replace("\ue000", "`")
 
 
 def render_code_block(self, tokens, idx, options, env) -> str:

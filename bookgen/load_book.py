@@ -165,7 +165,7 @@ def _render(root, md, read, parsed, problems, lenient=False):
         pieces = tuple(notes[x] if isinstance(x, int) else x for x in rendered.pieces)
         matter, role = SECTION_TYPES[c.type]
         headings = tuple(Heading(lvl, tok.attrs["id"], mdown.inline_text(md.renderInline(htext)))
-                         for lvl, slug, htext, line, tok in p.headings if lvl > 1)
+                         for lvl, slug, htext, line, tok in c.headings if lvl > 1)
         parent = r.fm.get("parent") if isinstance(r.fm.get("parent"), str) else ""
         parent = entries.get((root / parent).resolve(), "") if parent else ""  # (mdBook: a nested entry)
         chapters.append(Chapter(cid, path, c.title, c.subtitle, c.type, matter, role, pieces, notes, headings,

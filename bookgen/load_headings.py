@@ -23,6 +23,7 @@ class ParsedChapter:
     type: str  # a SECTION_TYPES key
     parsed: object  # markdown.Parsed
     slug_map: dict  # every slug that leads to a heading of this chapter -> its id
+    headings: list  # (level, slug, text, line, token) of its headings, the title's not among them
 
 
 def parse_chapters(md, raw, book_title: str, problems):
@@ -50,7 +51,7 @@ def parse_chapters(md, raw, book_title: str, problems):
         slug_map = _heading_ids(headings, cid, ctitle, claimed)
         if title_id:  # `# Title {#id}`: #id links to the chapter
             slug_map.setdefault(title_id, f"{cid}-title")
-        out.append(ParsedChapter(path, cid, ctitle, "", "", p, slug_map))
+        out.append(ParsedChapter(path, cid, ctitle, "", "", p, slug_map, headings))
     _book_wide_numbers(out)
     return out, repeated_title
 
@@ -82,12 +83,25 @@ def _title(p, fm, running):
         del p.tokens[first:first + 3]
         headings = headings[1:]
         repeated = True
-    if ctitle is None and headings and headings[0][0] == 1:
+    # the first heading opens the file: before it, nothing but raw HTML (a comment, an old heading's anchor)
+    at_top = bool(headings) and all(_no_text(t) for t in p.tokens[:p.tokens.index(headings[0][4])])
+    if ctitle is None and headings and (headings[0][0] == 1 or at_top):
+        # the first `#` heading; or a file that opens with a `##` one (an mdBook sub-chapter, a section saved alone)
         ctitle, title_id = headings[0][2], headings[0][4].meta.get("custom_id")
         first = p.tokens.index(headings[0][4])
         del p.tokens[first:first + 3]
         headings = headings[1:]
+    if ctitle is None and isinstance(fm.get("summary-title"), str):  # mdBook: the entry's name in SUMMARY.md
+        ctitle = fm["summary-title"]
     return ctitle, headings, repeated, title_id
+
+
+def _no_text(token) -> bool:
+    """Whether a token prints no words: raw HTML alone (`<!-- -->`, `<a id="old-name"></a>`)."""
+    if token.type == "inline":
+        return all(c.type == "html_inline" or (c.type == "text" and not c.content.strip())
+                   or c.type in ("softbreak", "hardbreak") for c in token.children or ())
+    return token.type in ("html_block", "paragraph_open", "paragraph_close")
 
 
 def _heading_ids(headings, cid, ctitle, claimed) -> dict:

@@ -26,8 +26,10 @@ _ANCHOR = re.compile(r"ANCHOR(?:_END)?:\s*(?P<name>[\w-]+)")
 # a link (not a picture): its text (one level of brackets inside), then its target
 _LINK = re.compile(r"((?<![!\\])\[(?:[^\[\]\n]|\[[^\]\n]*\])*\]\(\s*<?)(?P<target>[^)\s>]+)")
 # The Rust book's listings: `<Listing number="1-1" file-name="main.rs" caption="...">`, a fence, `</Listing>`
-_LISTING = re.compile(r"^<Listing\b(?P<attrs>[^>]*)>[ \t]*\n(?P<body>.*?)^</Listing>[ \t]*$", re.M | re.S)
-_FENCE_LINE = re.compile(r"^(?P<fence> {0,3}(?:`{3,}|~{3,}))(?P<info>[^\n]*)$", re.M)
+_LISTING = re.compile(r'^(?P<quote>(?:> ?)*)<Listing\b(?P<attrs>(?:[^>"]|"[^"]*")*)>[ \t]*\n(?P<body>.*?)'
+                      r'^(?P=quote)</Listing>[ \t]*$', re.M | re.S)  # (also inside a block quote: `> <Listing`)
+CODE_MARK = "\ue000"  # a backtick of a caption inside a fence's info string, where CommonMark allows none
+_FENCE_LINE = re.compile(r"^(?P<fence>(?:> ?)*[ ]{0,3}(?:`{3,}|~{3,}))(?P<info>[^\n]*)$", re.M)
 FRONT_TYPES_PREFIX, FRONT_TYPES_SUFFIX = "preface", "appendix"
 
 
@@ -50,13 +52,17 @@ def adapt(root: Path, conf: dict, problems, toml_path: Path) -> tuple[dict, "Pre
     chapters: list = []
     virtual: dict = {}
     parents: dict = {}
+    titles: dict = {}
     if not summary.is_file():
         problems.error(summary, "SUMMARY.md not found", None, "an mdBook project lists its chapters in src/SUMMARY.md")
     else:
-        chapters, kinds, virtual, parents = read_summary(root, summary, problems)
+        chapters, kinds, virtual, found = read_summary(root, summary, problems)
+        parents, titles = found["parents"], found["titles"]
     settings["chapters"] = chapters
     processor = Preprocessor(root, kinds, virtual)
-    processor.front = {child: {"parent": parent} for child, parent in parents.items()}
+    processor.front = {rel: {"summary-title": title} for rel, title in titles.items() if title}
+    for child, parent in parents.items():
+        processor.front.setdefault(child, {})["parent"] = parent
     processor.chapters = {(root / c).resolve() for c in chapters}
     processor.src = src.resolve()
     processor.site = site_url((conf.get("output") or {}).get("html") or {})
@@ -79,8 +85,10 @@ def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict, 
     """The chapters in reading order (paths relative to the book folder), each one's kind ("preface" for a
     prefix chapter, "appendix" for a suffix chapter), the part pages SUMMARY.md's `# Part` lines make (a
     name in the order for each, and its text: front matter only, a part page's title is its content), and
-    for each nested entry the entry it is nested under (it is printed as a section of it)."""
+    {"parents": for each nested entry the entry it is nested under (it is printed as a section of it),
+    "titles": each chapter's name in SUMMARY.md}."""
     chapters, kinds, virtual, parents = [], {}, {}, {}
+    titles: dict = {}  # chapter -> its name in SUMMARY.md (its title when the file has no heading at the top)
     stack: list = []  # (indent, chapter or None for a draft) of the numbered entries above this one
     numbered_seen = False
     folder = summary.parent.resolve().relative_to(root.resolve()).as_posix()
@@ -115,6 +123,7 @@ def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict, 
                            "keep the chapters inside the book folder")
             continue
         rel = path.relative_to(root.resolve()).as_posix()
+        titles[rel] = m.group("title").strip()
         if numbered:
             numbered_seen = True
             parent = next((c for _, c in reversed(stack) if c is not None), None) if stack else None
@@ -124,7 +133,7 @@ def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict, 
         else:
             kinds[rel] = FRONT_TYPES_SUFFIX if numbered_seen else FRONT_TYPES_PREFIX
         chapters.append(rel)
-    return chapters, kinds, virtual, parents
+    return chapters, kinds, virtual, {"parents": parents, "titles": titles}
 
 
 class Preprocessor:
@@ -250,12 +259,13 @@ def listing_captions(text: str) -> str:
         caption = attrs.get("caption", "")
         if attrs.get("number"):
             caption = f"Listing {attrs['number']}" + (f": {caption}" if caption else "")
-        extra = "".join(f' {key}="{value.replace(chr(34), chr(39))}"' for key, value in
+        extra = "".join(f' {key}="{value.replace(chr(34), chr(39)).replace("`", CODE_MARK)}"' for key, value in
                         (("caption", caption), ("file", attrs.get("file-name", ""))) if value)
         first = fences[0]
         info = first.group("info").strip() or "text"
         body = body[:first.start()] + first.group("fence") + info + extra + body[first.end():]
-        return "\n" + body  # the tags' lines, blank
+        quote = m.group("quote").rstrip()
+        return quote + "\n" + body + quote  # the tags' lines, blank (or `>`: the block quote goes on)
     return _LISTING.sub(replace, text)
 
 

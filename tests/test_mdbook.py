@@ -217,3 +217,34 @@ def test_with_the_site_address_a_page_that_is_not_a_chapter_is_an_external_link(
     arguments = etree.fromstring(zipfile.ZipFile(result.outputs["epub"]).read("EPUB/arguments.xhtml"))
     assert "glossary.xhtml#clap" in [a.get("href") for a in arguments.iter(f"{{{NS['x']}}}a")]
     assert not [w for w in result.warnings if "api/index" in str(w)]
+
+
+def test_shapes_of_the_rust_book(tmp_path):
+    """As rust-lang/book writes them: a sub-chapter that opens with an old heading's anchor, then `## Title`; a
+    `<Listing>` whose caption holds `Option<i32>` and code spans; a `<Listing>` inside a block quote."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (tmp_path / "book.toml").write_text('[book]\ntitle = "Shapes"\nauthors = ["A. Rustacean"]\nlanguage = "en"\n',
+                                        encoding="utf-8")
+    (src / "SUMMARY.md").write_text("# Summary\n\n- [Enums](ch06-00-enums.md)\n  - [Match](ch06-02-match.md)\n",
+                                    encoding="utf-8")
+    (src / "ch06-00-enums.md").write_text("# Enums\n\nEnums and pattern matching.\n", encoding="utf-8")
+    (src / "ch06-02-match.md").write_text(
+        '<!-- Old headings. Do not remove or links may break. -->\n\n<a id="the-match-control-flow-operator"></a>\n\n'
+        "## The `match` Control Flow Construct\n\nLook at Listing 6-5.\n\n"
+        '<Listing number="6-5" caption="A function that uses a `match` expression on an `Option<i32>`">\n\n'
+        "```rust\nfn plus_one(x: Option<i32>) -> Option<i32> {\n    x.map(|i| i + 1)\n}\n```\n\n</Listing>\n\n"
+        "> Note: quoted.\n>\n> <Listing file-name=\"src/main.rs\">\n>\n> ```rust,ignore\n> struct User { name: &str }\n"
+        "> ```\n>\n> </Listing>\n\n### After the listings\n\nThe text goes on.\n", encoding="utf-8")
+    result = build_into(tmp_path, tmp_path / "out", formats=("epub",))
+    assert not [str(w) for w in result.warnings if "raw HTML" in str(w) or "no title" in str(w)]
+    page = etree.fromstring(zipfile.ZipFile(result.outputs["epub"]).read("EPUB/ch06-02-match.xhtml"))
+    assert "".join(page.find(".//x:h1", NS).itertext()) == "The match Control Flow Construct"
+    captions = ["".join(c.itertext()) for c in page.iter(f"{{{NS['x']}}}figcaption")]
+    assert captions == ["Listing 6-5: A function that uses a match expression on an Option<i32> (Rust)",
+                        "src/main.rs (Rust)"]
+    first = page.find(".//x:figcaption", NS)
+    assert ["".join(c.itertext()) for c in first.iter(f"{{{NS['x']}}}code")] == ["match", "Option<i32>"]
+    assert page.find(".//x:blockquote//x:figure", NS) is not None  # the quoted listing stays in its quote
+    assert "After the listings" in ["".join(h.itertext()) for h in page.iter(f"{{{NS['x']}}}h3")] or \
+        "After the listings" in ["".join(h.itertext()) for h in page.iter(f"{{{NS['x']}}}h2")]
