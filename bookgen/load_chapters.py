@@ -69,7 +69,7 @@ def read_chapters(root: Path, toml: TomlFile, settings: Settings, problems) -> R
     unknown_keys.report(problems, CHAPTER_KEYS, lambda k, known: suggest(str(k), known),
                         lambda p: rel_name(root.resolve(), p.resolve()))
     if not getattr(toml.preprocess, "files_book", False):  # a Pandoc book's folder may hold anything
-        _unlisted(out.listed, named, problems)
+        _unlisted(out.listed, named, problems, getattr(toml.preprocess, "listing", None))
     return out
 
 
@@ -153,13 +153,15 @@ def file_id(path: Path, position: int, used: set) -> str:
     return cid
 
 
-def _unlisted(listed, named, problems) -> None:
-    """Markdown files beside the chapters that the book does not list."""
+def _unlisted(listed, named, problems, listing=None) -> None:
+    """Markdown files beside the chapters that the book does not list (in book.toml, or `listing`)."""
+    where, hint = (f"in {listing}", f"add it to {listing}") if listing else ("in book.toml's chapters",
+                                                                            "add it to chapters")
     for folder in sorted({p.parent for p in listed}):
         for p in sorted(folder.glob("*.md")):
             if p not in listed and p not in named and p.name.lower() not in ("readme.md", "summary.md"):
-                problems.warn(p, "Markdown file is not listed in book.toml's chapters, so it is not in the book",
-                              None, "add it to chapters, or move it out of the folder")
+                problems.warn(p, f"Markdown file is not listed {where}, so it is not in the book", None,
+                              f"{hint}, or move it out of the folder")
 
 
 def _list_line(text: str, entry: str) -> int | None:

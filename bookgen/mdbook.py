@@ -148,6 +148,7 @@ class Preprocessor:
         self.src = self.root  # the folder of SUMMARY.md: the web edition's pages are named from it
         self.site = None  # the web edition's URL (site_url), if book.toml gives it
         self.lenient_links = True  # a link to a page of the site that is not a chapter: its text, and a warning
+        self.listing = "SUMMARY.md"  # where the chapters are listed (for the warning about a file that is not)
 
     def __call__(self, path: Path, text: str, problems) -> str:
         text = self.includes(path, text, problems, depth=0)

@@ -236,8 +236,12 @@ def test_shapes_of_the_rust_book(tmp_path):
         "```rust\nfn plus_one(x: Option<i32>) -> Option<i32> {\n    x.map(|i| i + 1)\n}\n```\n\n</Listing>\n\n"
         "> Note: quoted.\n>\n> <Listing file-name=\"src/main.rs\">\n>\n> ```rust,ignore\n> struct User { name: &str }\n"
         "> ```\n>\n> </Listing>\n\n### After the listings\n\nThe text goes on.\n", encoding="utf-8")
+    (src / "scratch.md").write_text("# Notes to self\n", encoding="utf-8")  # in src/, not in SUMMARY.md
     result = build_into(tmp_path, tmp_path / "out", formats=("epub",))
     assert not [str(w) for w in result.warnings if "raw HTML" in str(w) or "no title" in str(w)]
+    assert [str(w) for w in result.warnings if "scratch.md" in str(w)][0].endswith(
+        "warning: Markdown file is not listed in SUMMARY.md, so it is not in the book (hint: add it to SUMMARY.md, "
+        "or move it out of the folder)")
     page = etree.fromstring(zipfile.ZipFile(result.outputs["epub"]).read("EPUB/ch06-02-match.xhtml"))
     assert "".join(page.find(".//x:h1", NS).itertext()) == "The match Control Flow Construct"
     captions = ["".join(c.itertext()) for c in page.iter(f"{{{NS['x']}}}figcaption")]
