@@ -33,7 +33,7 @@ def book_direction(value, language: str, err) -> str:
 # A word may end in "++" or "#" (C++, C#, F#): outside the run, they would be moved to the word's other side.
 _WORD = r"[\wÀ-ɏ'’\-]*(?:\+\+|#)?"
 _LTR_RUN = re.compile(r"https?://[^\s<>\"]*[^\s<>\".,;:!?)\]]|[A-Za-zÀ-ɏ]" + _WORD
-                      + r"(?:[ .](?!https?://)[A-Za-zÀ-ɏ0-9]" + _WORD + r")*")
+                      + r"(?:[ .\u00a0\u202f](?!https?://)[A-Za-zÀ-ɏ0-9]" + _WORD + r")*")  # (a no-break space too)
 LRI, PDI = "\u2066", "\u2069"
 
 

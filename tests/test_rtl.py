@@ -179,3 +179,21 @@ def test_arabic_in_an_english_title_keeps_its_comma_and_number_after_it(tmp_path
                 assert "edition" in texts and arabic < texts.index("1941") < texts.index("edition"), texts
                 seen += 1
     assert seen >= 3, seen  # the contents, the chapter's heading, the text
+
+
+def test_a_latin_run_that_ends_a_paragraph_stays_whole(tmp_path):
+    """The last two words of a paragraph are joined by a no-break space (runts.py): "Python 3.12." at the end of
+    an Arabic paragraph stayed one left-to-right run only once the isolation took that space as a space. Before,
+    it printed as "3.12 Python"."""
+    book = tmp_path / "kitab.md"
+    book.write_text("---\ntitle: رسائل\nlang: ar\nauthor: سلمى\n---\n\n# المقدمة\n\n"
+                    "وفيها كلمات قليلة بالإنجليزية مثل Python 3.12.\n", encoding="utf-8")
+    result = build_into(tmp_path, tmp_path / "out", jobs=0, files=(book,))
+    found = 0
+    for width, words in words_by_page(result.outputs["pdf"]):
+        for line in _lines(words):
+            texts = [t.strip(".") for t, _ in line]  # (the full stop is drawn at the run's left, pdftotext
+            if "Python" in texts:                     # gives it with the word there)
+                found += 1
+                assert texts[texts.index("Python") + 1:][:1] == ["3.12"], texts
+    assert found == 1
