@@ -18,7 +18,7 @@ from .errors import Problems
 from .front_matter import fm_line
 from .load_chapters import read_chapters
 from .load_headings import check_raw_ids, link_raw_ids, parse_chapters, visible_title
-from .load_links import check_link, resolve_href
+from .load_links import check_link, report_pages_elsewhere, resolve_href
 from .load_paths import check_book_files, check_image, rel_name
 from .long_notes import defer_long_notes
 from .model import SECTION_TYPES, Book, Chapter, Heading, Image, Metadata, Note
@@ -140,10 +140,12 @@ def _render(root, md, read, parsed, problems, lenient=False):
     entries = {r.path.resolve(): r.cid for r in read.raw}
     chapters = []
     images: dict[Path, Image] = {}
+    elsewhere_pages: list = []  # (path, line, href) of links to pages that are not chapters (lenient books)
     for r, c in zip(read.raw, parsed):
         path, cid, p = c.path, c.cid, c.parsed
         dead = {link.href for link in p.links
-                if not check_link(link, path, cid, by_file, slug_maps, problems, root, broken_files, lenient)}
+                if not check_link(link, path, cid, by_file, slug_maps, problems, root, broken_files, lenient,
+                                  elsewhere_pages)}
         for src, alt, line in p.images:
             img = check_image(root, path, src, alt, line, problems, also=root if lenient else None)
             if img is not None:
@@ -170,6 +172,7 @@ def _render(root, md, read, parsed, problems, lenient=False):
         parent = entries.get((root / parent).resolve(), "") if parent else ""  # (mdBook: a nested entry)
         chapters.append(Chapter(cid, path, c.title, c.subtitle, c.type, matter, role, pieces, notes, headings,
                                 parent if parent != cid else ""))
+    report_pages_elsewhere(elsewhere_pages, problems, lambda p: rel_name(root.resolve(), p.resolve()))
     return chapters, images
 
 

@@ -30,7 +30,8 @@ def resolve_href(href, path, cid, by_file, slug_maps):
     return "#" + gid if gid else None
 
 
-def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=frozenset(), lenient=False) -> bool:
+def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=frozenset(), lenient=False,
+               elsewhere_pages=None) -> bool:
     """Report what is wrong with a link; False when it leads nowhere. `lenient` (a Pandoc book or an mdBook
     project, whose tools build such links dead or as links to other pages of a site): a link to a missing heading,
     to a file that is not a chapter or out of the book is a warning, and is printed as its text."""
@@ -61,7 +62,10 @@ def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=
                 hint = "check the file name (was the chapter renamed?)"
             else:
                 hint = "links inside a book go to chapters (.md files) or to #ids"
-            report(path, f"link '{href}' goes to a file that is not a chapter of the book", link.line, hint)
+            if lenient and elsewhere_pages is not None:  # reported together (a site links to many such pages)
+                elsewhere_pages.append((path, link.line, href))
+            else:
+                report(path, f"link '{href}' goes to a file that is not a chapter of the book", link.line, hint)
             return False
         tcid = by_file[t]
     else:
@@ -90,3 +94,19 @@ def elsewhere(frag: str, slug_maps: dict) -> str | None:
 
 def _raw_id_exists(path: Path, frag: str) -> bool:
     return bool(re.search(r"""\bid\s*=\s*["']""" + re.escape(frag) + r"""["']""", path.read_text(encoding="utf-8-sig")))
+
+
+def report_pages_elsewhere(found: list, problems, rel) -> None:
+    """One warning for the links of a Pandoc book or an mdBook project to pages that are not its chapters (other
+    books of the same site, API documentation): at the first, with how many there are and where."""
+    if not found:
+        return
+    path, line, href = found[0]
+    files = sorted({rel(p) for p, _, _ in found})
+    if len(found) == 1:
+        what = f"link '{href}' goes to a page that is not a chapter of the book: it is printed as its text"
+    else:
+        what = (f"link '{href}' and {len(found) - 1} more (in {len(files)} file{'s' if len(files) > 1 else ''}) "
+                "go to pages that are not chapters of the book: they are printed as their text")
+    problems.warn(path, what, line, "for an mdBook project, give [output.html] site-url as a full URL to make them "
+                  "links to the web edition")

@@ -191,6 +191,8 @@ class Preprocessor:
             readme = str(Path(target).with_name("README.md"))
             if (chapter.parent / readme).is_file():
                 return readme
+        if not (chapter.parent / f"{target}.md").is_file():
+            return f"{target}.html"  # not a page of this book (another book of the site): as written
         return f"{target}.md"
 
     def includes(self, path: Path, text: str, problems, depth: int) -> str:
