@@ -50,8 +50,11 @@ def check_link(link, path, cid, by_file, slug_maps, problems, root=None, broken=
             return True
         t = (path.parent / target).resolve()
         if root is not None and not Path(os.path.normpath(path.parent / target)).is_relative_to(root.resolve()):
-            report(path, f"link '{href}' leads outside the book folder", link.line,
-                   "links inside a book go to its chapters (.md files) or to #ids")
+            if lenient and elsewhere_pages is not None:  # a page of the site around the book
+                elsewhere_pages.append((path, link.line, href))
+            else:
+                report(path, f"link '{href}' leads outside the book folder", link.line,
+                       "links inside a book go to its chapters (.md files) or to #ids")
             return False
         if t in broken:
             return True  # that chapter's own problem is reported
