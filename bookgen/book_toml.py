@@ -10,10 +10,11 @@ import difflib
 import re
 import tomllib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import mdbook, units
+from .book_shape import BookShape
 from .chars import NOT_XML, char_name
 from .direction import book_direction
 from .errors import BookError, Problem
@@ -74,7 +75,7 @@ class TomlFile:
     path: Path
     text: str
     conf: dict
-    preprocess: object = None  # mdbook.Preprocessor for an mdBook project's chapters, else None
+    preprocess: BookShape = field(default_factory=BookShape)  # another tool's shape (mdbook.py, pandoc.py)
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def read(root: Path, problems, files=()) -> TomlFile:
                            "cannot hold", key_line(text, key), "remove it (it is invisible; it may come from a copy "
                            "and paste)")
             conf[key] = _cleaned(value)
-    preprocess = None
+    preprocess = BookShape()
     if mdbook.is_mdbook(conf):  # an mdBook project, read as it is (bookgen/mdbook.py)
         conf, preprocess = mdbook.adapt(root, conf, problems, toml_path)
     return TomlFile(toml_path, text, conf, preprocess)

@@ -57,10 +57,10 @@ def load_book(root: Path | str, strict: bool = False, page_size: str | None = No
     report_raw_html(removed_html, unwrapped_html, problems, lambda p: rel_name(root.resolve(), p.resolve()))
     link_raw_ids(parsed)
     chapters, images = _render(root, md, read, parsed, problems,
-                               lenient=getattr(toml.preprocess, "lenient_links", False))
+                               lenient=toml.preprocess.lenient_links)
     sources += [path for path in images if path not in sources]
     chapters = _check_order(toml.path, settings.chapters_line, chapters, problems,
-                            lenient=getattr(toml.preprocess, "files_book", False))
+                            lenient=toml.preprocess.files_book)
     chapters = defer_long_notes(chapters, settings.page_size, problems)  # notes too long for the foot of a page
     check_book_files(root, problems)
     # Report file by file (book.toml, then the chapters in reading order), each from its first line.

@@ -38,9 +38,8 @@ def read_chapters(root: Path, toml: TomlFile, settings: Settings, problems) -> R
     out = ReadChapters()
     unknown_keys = lenient.KeyReport()  # front-matter keys of other tools: one warning per key
     named = {Path(os.path.normpath(root.resolve() / e)) for e in settings.chapters}  # as listed, links unresolved
-    virtual = getattr(toml.preprocess, "virtual", {})  # entry -> text: chapters with no file of their own
-    real = getattr(toml.preprocess, "paths", {})  # entry -> the file a Pandoc book's chapter is cut from
-    given = getattr(toml.preprocess, "front", {})  # entry -> its front matter, given (id, type)
+    shape = toml.preprocess  # (bookgen/book_shape.py)
+    virtual, real, given = shape.virtual, shape.paths, shape.front
     for entry in settings.chapters:
         if entry in virtual:  # a part page of mdBook's SUMMARY.md, or a chapter cut from a Pandoc file
             path = real.get(entry) or Path(os.path.normpath(root.resolve() / entry))
@@ -68,8 +67,8 @@ def read_chapters(root: Path, toml: TomlFile, settings: Settings, problems) -> R
         out.raw.append(RawChapter(path, fm, body, offset, cid))
     unknown_keys.report(problems, CHAPTER_KEYS, lambda k, known: suggest(str(k), known),
                         lambda p: rel_name(root.resolve(), p.resolve()))
-    if not getattr(toml.preprocess, "files_book", False):  # a Pandoc book's folder may hold anything
-        _unlisted(out.listed, named, problems, getattr(toml.preprocess, "listing", None))
+    if not toml.preprocess.files_book:  # a Pandoc book's folder may hold anything
+        _unlisted(out.listed, named, problems, toml.preprocess.listing)
     return out
 
 
@@ -90,22 +89,10 @@ def _read_listed(root, toml, settings, entry, out, problems):
     out.listed.append(path)
     out.sources.append(path)
     out.broken.add(path)  # until it has been read
-    nbytes, most = path.stat().st_size, limits.chapter_bytes()
-    if nbytes > most:  # a 50 MB chapter ran for 5 minutes at 2.9 GB
-        problems.error(path, f"chapter is {nbytes / 1e6:.1f} MB, more than the {most / 1e6:g} MB the build reads "
-                       "in one chapter", None, f"split it into several chapters, or set {limits.CHAPTER_MB_VAR} "
-                       "to allow more")
+    ctext = limits.read_chapter(path, problems)
+    if ctext is None:
         return path, None
-    try:
-        ctext = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        problems.error(path, f"not UTF-8 text ({e.reason} at byte {e.start})", None, "save the file as UTF-8")
-        return path, None
-    except OSError as e:
-        problems.error(path, f"cannot be read: {e.strerror}", None, "check the file's permissions")
-        return path, None
-    if toml.preprocess is not None:
-        ctext = toml.preprocess(path, ctext, problems)
+    ctext = toml.preprocess(path, ctext, problems)
     return path, ctext
 
 

@@ -12,6 +12,8 @@ import json
 import re
 from pathlib import Path
 
+from .book_shape import BookShape
+
 # SUMMARY.md: `- [Title](path.md)` (numbered, nested by indentation), `[Title](path.md)` (prefix/suffix),
 # `# Part title`, `---` (a separator), `- [Draft]()` (a chapter not written yet)
 _ENTRY = re.compile(r"^(?P<indent>\s*)(?:[-*+]\s+|\d+\.\s+)?\[(?P<title>[^\]]*)\]\((?P<path>[^)]*)\)\s*$")
@@ -136,19 +138,20 @@ def read_summary(root: Path, summary: Path, problems) -> tuple[list[str], dict, 
     return chapters, kinds, virtual, {"parents": parents, "titles": titles}
 
 
-class Preprocessor:
-    """What mdBook does to a chapter's text before it renders it; `virtual`: the part pages SUMMARY.md makes."""
+class Preprocessor(BookShape):
+    """What mdBook does to a chapter's text before it renders it; `virtual`: the part pages SUMMARY.md makes;
+    `front`: what SUMMARY.md says of a chapter (its name, the entry it is nested under)."""
+    lenient_links = True  # a link to a page of the site that is not a chapter: its text, and a warning
+    listing = "SUMMARY.md"
 
     def __init__(self, root: Path, kinds: dict, virtual: dict | None = None):
+        super().__init__()
         self.root = root.resolve()
         self.kinds = kinds
         self.virtual = virtual or {}
-        self.front: dict = {}  # chapter -> what SUMMARY.md says of it: {"parent": the entry it is nested under}
         self.chapters: set = set()  # the chapters' files
         self.src = self.root  # the folder of SUMMARY.md: the web edition's pages are named from it
         self.site = None  # the web edition's URL (site_url), if book.toml gives it
-        self.lenient_links = True  # a link to a page of the site that is not a chapter: its text, and a warning
-        self.listing = "SUMMARY.md"  # where the chapters are listed (for the warning about a file that is not)
 
     def __call__(self, path: Path, text: str, problems) -> str:
         text = self.includes(path, text, problems, depth=0)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from .book_shape import BookShape
 from .chars import NOT_XML
 from .fences import in_code
 from .pandoc_syntax import parse_attrs
@@ -43,45 +44,25 @@ def is_files(paths) -> bool:
         and any(Path(p).suffix.lower() in MARKDOWN_SUFFIXES for p in paths)
 
 
-class Source:
-    """The chapters cut from the files: their text (line-aligned with the file), real file and front matter."""
-
-    def __init__(self):
-        self.virtual: dict = {}  # entry -> text, with the lines before it blank (so lines are the file's)
-        self.paths: dict = {}  # entry -> the file it comes from
-        self.front: dict = {}  # entry -> {"id": ..., "type": ...}
-        self.files_book = True  # no book.toml; other Markdown files beside these are not the book's
-        self.lenient_links = True  # Pandoc builds a link to a missing heading dead: here it is its text
-
-    def __call__(self, path, text, problems):  # the chapters are all virtual: nothing to preprocess
-        return text
+class Source(BookShape):
+    """The chapters cut from the files, all virtual: their text (line-aligned with the file: the lines before it
+    blank), the file each comes from, and its id and type."""
+    files_book = True
+    lenient_links = True  # Pandoc builds a link to a missing heading dead: here it is its text
 
 
 def adapt(root: Path, files: list, problems) -> tuple[dict, str, Source]:
     """(book.toml's keys, the metadata's text (for line numbers), the chapters) of the Pandoc book in `files`."""
     from . import limits
     missing = [path for path in files if not path.is_file()]
-    too_big = [path for path in files if path.is_file() and path.stat().st_size > limits.chapter_bytes()]
-    for path in too_big:  # (as for a chapter of a book folder)
-        problems.error(path, f"file is {path.stat().st_size / 1e6:.1f} MB, more than the "
-                       f"{limits.chapter_bytes() / 1e6:g} MB the build reads in one file", None,
-                       f"split it into several files, or set {limits.CHAPTER_MB_VAR} to allow more")
-    files = [path for path in files if path not in too_big]
-    if not files:
-        problems.raise_if_errors()
     if missing:
         from .errors import BookError, Problem
         raise BookError([Problem(path, "file not found", None, "check the path; --book takes a book folder, or "
                                  "Markdown files in reading order") for path in missing])
     meta, meta_text, texts, source_of_meta = {}, "", [], None
     for path in files:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as e:
-            problems.error(path, f"not UTF-8 text ({e.reason} at byte {e.start})", None, "save the file as UTF-8")
-            continue
-        except OSError as e:
-            problems.error(path, f"cannot be read: {e.strerror}", None, "check the file's permissions")
+        text = limits.read_chapter(path, problems, "file")
+        if text is None:
             continue
         text = text.replace("\r\n", "\n")
         if path.suffix.lower() in METADATA_SUFFIXES:
@@ -95,6 +76,8 @@ def adapt(root: Path, files: list, problems) -> tuple[dict, str, Source]:
         source_of_meta = source_of_meta or (path if found else None)
         meta_text = meta_text or block
         texts.append((path, text))
+    if not texts:  # (nothing could be read: those problems, not an empty book's)
+        problems.raise_if_errors()
     markdown = [p for p in files if p.suffix.lower() not in METADATA_SUFFIXES]
     conf = settings(meta, source_of_meta or (markdown[0] if markdown else files[0]), problems)
     source = Source()
