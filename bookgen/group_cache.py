@@ -53,6 +53,10 @@ class GroupCache:
         self.used.add(key)
         return data
 
+    def keep(self, key: str):
+        """Keep an entry this build did not need to read (a group's pages, under its finished result)."""
+        self.used.add(key)
+
     def put(self, key: str, data: dict):
         """Keep an entry; it is written by flush(), once the build has written its outputs."""
         if self.folder is not None:

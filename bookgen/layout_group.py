@@ -5,12 +5,15 @@ on and laying the group out again (`Relayout`)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import re
 import time
 
 from . import folios
-from .errors import BookError
-from .layout_plan import WEASYPRINT_DIFFERS, Group, GroupResult, Paginated, Unsupported, page_counters
+from .errors import BookError, Problem
+from .layout_plan import (WEASYPRINT_DIFFERS, Body, Finish, Group, GroupResult, Paginated, Unsupported, local_label,
+                          margins_html, page_counters)
 
 
 class Paginated_(Exception):
@@ -42,12 +45,12 @@ class Sheets(list):
 
 
 @contextlib.contextmanager
-def _barrier(on_paginated):
+def _barrier(on_paginated, margins_apart=None):
     """Call `on_paginated(context, page_boxes)` once WeasyPrint has broken the pages and before it draws the first
-    margin box (bookgen/weasy.py)."""
+    margin box (bookgen/weasy.py); with `margins_apart`, leave out the folios and say what drawing them needs."""
     from .weasy import AdapterError, stop_after_pagination
     try:
-        with stop_after_pagination(on_paginated):
+        with stop_after_pagination(on_paginated, margins_apart):
             yield
     except AdapterError as e:  # this WeasyPrint has no stage to stop at
         raise Unsupported(str(e)) from None
@@ -81,13 +84,14 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
             html = HTML(string=group.html, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
             sheets = css[:2] + [CSS(string=page_css + extra, font_config=font_config)] + css[2:]
             seen: dict = {}
+            apart = [] if group.index else None  # a body group's folios are drawn once it has its place
 
             def on_paginated(context, pages):
                 seen.update(_paginated(book, group, context, pages, pushed, rounds, barrier, html.etree_element,
                                        paginate_only))
 
             try:
-                with _barrier(on_paginated):
+                with _barrier(on_paginated, apart):
                     document = html.render(stylesheets=sheets, font_config=font_config, pdf_variant=W.PDF_VARIANT)
             except Relayout as r:
                 pushed += r.selectors
@@ -102,14 +106,16 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
             if "undefined anchor" in message or "running element" in message:
                 raise Unsupported(message)
         finish, paginated = seen["finish"], seen["paginated"]
-        first = paginated.start - 1 if finish.keep_blank else paginated.start
+        # a body group keeps the blank page before its opening until it has its place (refinish)
+        first = paginated.start - 1 if paginated.blank and group.index else paginated.start
         kept = document.pages[first:] if group.index else document.pages[:paginated.start + paginated.pages]
         n = len(kept)
-        labels = folios.labels(n, finish.body_start, first=finish.global_start)
+        # a body group's pages are labelled by their index in the group until it has its place (refinish)
+        labels = ([local_label(i) for i in range(n)] if group.index else
+                  folios.labels(n, finish.body_start, first=finish.global_start))
         # notes: the whole check, on this group's chapters, in this group's pages
         moved = W.check_notes(book, _Pages(kept), labels, chapters=group.chapters)
-        starts = [s.__class__(**{**s.__dict__, "index": s.index + finish.global_start})
-                  for s in page_starts(_Pages(kept), html.etree_element, {c.id for c in group.chapters}, labels)]
+        starts = page_starts(_Pages(kept), html.etree_element, {c.id for c in group.chapters}, labels)
         # links to what another group lays out become references the join resolves
         here = {name for page in kept for name in page.anchors}
         for page in kept:
@@ -117,25 +123,91 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
                               if kind == "internal" and target not in here else (kind, target, rect, box))
                              for kind, target, rect, box in page.links]
         part = document.copy(kept)
-        with weasy.fast_page_references(), weasy.compress_in_threads(2):
-            pdf = part.write_pdf(pdf_variant=W.PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
-                                 custom_metadata=False, finisher=W.bleed_finisher(W.length_pt(options.bleed), book.meta))
+        pdf = _write_pdf(book, options, part)
         # WeasyPrint makes a static font of a variable one once per document, from the first variation it meets
         # there: each group would embed other instances than one document does (outlines that differ by a hair).
         variable = weasy.variable_families(weasy.document_fonts(part))
         if variable:
             raise Unsupported(f"{', '.join(variable)} is a variable font")
         glyphs = weasy.glyph_counts(weasy.document_fonts(part))
-        counters = seen["book_counters"]
         anchors = {}  # a chapter's section has boxes on all its pages: its folio is that of the first
         for i, page in enumerate(kept):
             for c in group.chapters:
                 if c.id in page.anchors:
-                    anchors.setdefault(c.id, counters[i])
+                    anchors.setdefault(c.id, i)
         wait = seen.get("wait", 0.0)
         seconds = {"layout": t1 - t0 - wait, "wait": wait, "pdf": time.perf_counter() - t1}
-        return GroupResult(group.index, pdf, n, labels, starts, anchors, glyphs, list(messages), moved,
-                           counters[-1] if counters else finish.counter_before, seen["strings"], seconds)
+        if not group.index:  # the front matter: drawn whole, at its place
+            counters = seen["book_counters"]
+            return GroupResult(group.index, pdf, n, labels, starts, {c: counters[i] for c, i in anchors.items()},
+                               glyphs, list(messages), moved, counters[-1] if counters else finish.counter_before,
+                               seen["strings"], seconds)
+        body = Body(pdf, n, first, paginated.blank, paginated.counters, apart[first:first + n],
+                    [dataclasses.asdict(s) for s in starts], anchors, glyphs, list(messages),
+                    [dataclasses.asdict(m) for m in moved], seen["own_strings"])
+        body = _as_kept(body)
+        result = refinish(book, options, margins_html(group.html), setup, group.index, body, finish)
+        result.seconds["layout"] = seconds["layout"]
+        result.seconds["wait"] = wait
+        result.seconds["pdf"] += seconds["pdf"]
+        return dataclasses.replace(result, body=body)
+
+
+def _write_pdf(book, options, document) -> bytes:
+    from . import weasy
+    from . import write_pdf as W
+    with weasy.fast_page_references(), weasy.compress_in_threads(2):
+        return document.write_pdf(pdf_variant=W.PDF_VARIANT, pdf_identifier=book.meta.identifier.encode("utf-8"),
+                                  custom_metadata=False,
+                                  finisher=W.bleed_finisher(W.length_pt(options.bleed), book.meta))
+
+
+def refinish(book, options, html_text: str, setup, index: int, body: Body, finish: Finish) -> GroupResult:
+    """A body group at its place in the book: its folios drawn (bookgen/weasy.py's margins document, laid over its
+    pages by bookgen/overlay.py), its labels, page starts and chapter folios counted from `finish`."""
+    from weasyprint import CSS, HTML
+
+    from . import weasy
+    from . import write_pdf as W
+    from .overlay import lay_over
+    from .pagemap import PageStart
+    t0 = time.perf_counter()
+    css, page_css, fetcher, font_config = setup
+    skip = int(body.blank and not finish.keep_blank)  # the blank page before the opening, not needed here
+    n = body.pages - skip
+    counters = page_counters(body.counters, body.first + skip, finish.counter_before)
+    labels = folios.labels(n, finish.body_start, first=finish.global_start)
+    drawn = [i for i in range(n) if body.margins[i + skip]["drawn"]]
+    specs = [{**body.margins[i + skip], "counters": {**body.margins[i + skip]["counters"], "page": [counters[i]]}}
+             for i in drawn]
+    glyphs = dict(body.font_glyphs)
+    margins = None
+    if specs:
+        html = HTML(string=html_text, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
+        sheets = css[:2] + [CSS(string=page_css, font_config=font_config)] + css[2:]
+        document = weasy.margins_document(html, sheets, font_config, specs, W.PDF_VARIANT)
+        for family, count in weasy.glyph_counts(weasy.document_fonts(document)).items():
+            glyphs[family] = glyphs.get(family, 0) + count
+        margins = _write_pdf(book, options, document)
+    pdf = lay_over(body.pdf, margins, drawn, drop_first=bool(skip))
+
+    def labelled(text):
+        return re.sub("\ue000(\\d+)\ue001", lambda m: labels[int(m[1]) - skip], text)
+    starts = [PageStart(**{**s, "index": s["index"] - skip + finish.global_start, "label": labelled(s["label"])})
+              for s in body.starts if s["index"] >= skip]
+    moved = [Problem(**{**m, "message": labelled(m["message"])}) for m in body.moved]
+    return GroupResult(index, pdf, n, labels, starts, {c: counters[i - skip] for c, i in body.anchors.items()},
+                       glyphs, body.warnings, moved, counters[-1] if counters else finish.counter_before,
+                       {**finish.strings, **body.strings}, {"layout": 0.0, "wait": 0.0, "pdf": time.perf_counter() - t0})
+
+
+def _as_kept(body: Body) -> Body:
+    """The body as the cache gives it back (JSON: paths as strings, tuples as lists), so that a group finished
+    now and one finished from the cache are finished from the same data."""
+    import json
+    data = dataclasses.asdict(body)
+    pdf = data.pop("pdf")
+    return Body(pdf=pdf, **json.loads(json.dumps(data, default=str)))
 
 
 class _Pages:
@@ -181,15 +253,16 @@ def _paginated(book, group, context, pages, pushed, rounds, barrier, root, pagin
     wait = time.perf_counter() - t
     if finish.keep_blank and not blank:
         raise Unsupported("a chapter group ends on a right-hand page and the next has no blank page before it")
-    first = start - 1 if finish.keep_blank else start
-    book_counters = page_counters(counters, first, finish.counter_before) if group.index else counters[:count]
-    for i, value in enumerate(book_counters):
-        weasy.set_page_counter(context, first + i, value)
+    book_counters = None
+    if not group.index:  # the front matter is drawn whole (a body group's folios are drawn apart: refinish)
+        book_counters = counters[:count]
+        for i, value in enumerate(book_counters):
+            weasy.set_page_counter(context, i, value)
     carried = dict(finish.strings)
     if carried:
         weasy.carry_strings(context, carried)
     return {"finish": finish, "paginated": paginated, "book_counters": book_counters,
-            "strings": {**carried, **strings}, "wait": wait}
+            "strings": {**carried, **strings}, "own_strings": strings, "wait": wait}
 
 
 class _PageBoxes:

@@ -61,6 +61,48 @@ class GroupResult:
     counter_last: int
     strings: dict
     seconds: dict = field(default_factory=dict)  # layout (with note-keeping relayouts), wait (at the barrier), pdf
+    body: dict | None = None  # a group laid out by this build: what its pages are, wherever it falls (Body)
+
+
+@dataclass
+class Body:
+    """A body group laid out, as it is wherever it falls in the book: its PDF without the folios (the page edges
+    that show a page counter), what drawing them needs on each page, and its page references by index in the
+    group (labels written as LOCAL_LABEL tokens). `refinish` (bookgen/layout_group.py) makes a GroupResult of it
+    for a place in the book."""
+    pdf: bytes
+    pages: int
+    first: int  # index in the group's document of its first page (the blank page before its opening, if any)
+    blank: bool  # its first page is a blank left page, kept only where the book so far ends on a right page
+    counters: list  # the page counter on each page of the group's document (Paginated.counters)
+    margins: list  # per kept page: its page type, counters and named strings (bookgen/weasy.py)
+    starts: list  # pagemap.PageStart as dicts, indices in the group
+    anchors: dict  # chapter id -> index of its first page in the group
+    font_glyphs: dict
+    warnings: list
+    moved: list  # Problem as dicts
+    strings: dict  # named strings the group sets (their last values)
+
+
+@dataclass(frozen=True)
+class Refinish:
+    """A group whose body the cache has, to be given its place (a new folio): no layout, only its margins."""
+    index: int
+    body: Body
+    finish: Finish
+    html: str  # the group's document with an empty body (margins_html)
+
+
+def margins_html(html: str) -> str:
+    """A group's document with an empty body: its root and head as they are (its margins' styles inherit from
+    them), for the document its folios are drawn in."""
+    start = html.index(">", html.index("<body")) + 1
+    return html[:start] + html[html.rindex("</body>"):]
+
+
+def local_label(index: int) -> str:
+    """A page's label in a Body: replaced by the page's folio once the group has its place."""
+    return f"\ue000{index}\ue001"
 
 
 def page_counters(counters: list, first: int, counter_before: int) -> list:
@@ -89,6 +131,7 @@ class Plan:
         self.todo: list = []  # groups to lay out, in order
         self.claimed: set = set()  # groups being laid out, or laid out
         self.laid_out = 0  # groups laid out by this build (the others came from the cache)
+        self.refinished = 0  # groups whose folios only were drawn by this build (their pages from the cache)
         self.next = 1  # the next group to place
         self.front = None
         for g in groups:
@@ -111,13 +154,25 @@ class Plan:
             self.cache.put(self.groups[p.index].key, dataclasses.asdict(p))
         self.place()
 
-    def on_done(self, r: GroupResult):
-        self.laid_out += 1
+    def on_done(self, r: GroupResult, refinished: bool = False):
+        if refinished:
+            self.refinished += 1
+        else:
+            self.laid_out += 1
+        if r.body is not None:
+            self.cache.put(self.body_key(r.index), dataclasses.asdict(r.body))
+            r = dataclasses.replace(r, body=None)
         self.results[r.index] = r
         self.cache.put(self.result_key(r.index), dataclasses.asdict(r))
 
     def result_key(self, index):
         return self.cache.key(self.groups[index].key, dataclasses.asdict(self.finishes[index]))
+
+    def body_key(self, index):
+        """A group's pages, wherever it falls: what of its place they depend on (the running heads carried into
+        it), not its folios nor whether the blank page before it is kept."""
+        finish = self.finishes[index]
+        return self.cache.key(self.groups[index].key, "body", finish.strings)
 
     def place(self):
         """Place every group whose groups before are all placed; take from the cache what it has."""
@@ -139,15 +194,20 @@ class Plan:
             if index in self.todo or index in self.claimed:
                 continue
             hit = self.cache.get(self.result_key(index))
+            body = None if hit else self.cache.get(self.body_key(index))
             if hit:
                 self.results[index] = result_from(hit)
+                self.cache.keep(self.body_key(index))  # for an edit that moves its folios
+            elif body:
+                self.todo.insert(0, Refinish(index, Body(**body), finish, margins_html(self.groups[index].html)))  # its folios only
             else:
                 self.todo.insert(0, index)  # placed: it will not wait at the barrier
 
-    def take(self) -> int:
-        index = self.todo.pop(0)
-        self.claimed.add(index)
-        return index
+    def take(self):
+        """The next group to lay out (its index), or a Refinish."""
+        item = self.todo.pop(0)
+        self.claimed.add(getattr(item, "index", item))
+        return item
 
 
 def result_from(data: dict) -> GroupResult:

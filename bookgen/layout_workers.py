@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from .errors import BookError, Problem
-from .layout_group import prepare, layout_group
-from .layout_plan import Finish, Group, GroupResult, Paginated, Unsupported
+from .layout_group import prepare, layout_group, refinish
+from .layout_plan import Finish, Group, GroupResult, Paginated, Refinish, Unsupported
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,13 +71,20 @@ def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, fi
         held: dict = {c: set() for c in conns}  # connection -> groups waiting at its barrier
         resumed: dict = {c: set() for c in conns}  # connection -> groups sent their Finish, not done yet
         waiting: dict = {}  # group index -> connection, at the barrier without its Finish
+        refinishing: set = set()  # groups sent to have their folios drawn only
 
         def dispatch():
             # a worker lays out one group at a time, and holds at most MAX_WAITING more
             for c in conns:
                 if plan.todo and running[c] is None and len(held[c]) + len(resumed[c]) <= MAX_WAITING:
-                    running[c] = plan.take()
-                    c.send(groups[running[c]])
+                    item = plan.take()
+                    if isinstance(item, Refinish):
+                        refinishing.add(item.index)
+                        running[c] = item.index
+                        c.send(item)
+                    else:
+                        running[c] = item
+                        c.send(groups[item])
 
         def release():
             for index in [i for i in waiting if i in plan.finishes]:
@@ -110,7 +117,7 @@ def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, fi
                         waiting[message.index] = conn
                     release()
                 elif isinstance(message, GroupResult):
-                    plan.on_done(message)
+                    plan.on_done(message, refinished=message.index in refinishing)
                     if running[conn] == message.index:
                         running[conn] = None
                     resumed[conn].discard(message.index)
@@ -223,6 +230,9 @@ def _worker(conn, book, options, sheets, page_css):
             message = conn.recv()
             if message is None:
                 return
+            if isinstance(message, Refinish):
+                conn.send(_refinished(book, options, setup, message))
+                continue
             if isinstance(message, Group):
                 layout = greenlet.greenlet(run)
                 out = layout.switch(message)
@@ -235,3 +245,16 @@ def _worker(conn, book, options, sheets, page_css):
                 conn.send(out)
     except (EOFError, BrokenPipeError, ConnectionResetError):
         return  # the build stopped (a Ctrl-C, an error elsewhere): nothing more to do
+
+
+def _refinished(book, options, setup, message: Refinish):
+    """A group's folios drawn over its pages from the cache; or what went wrong, as a message."""
+    import traceback
+    try:
+        return refinish(book, options, message.html, setup, message.index, message.body, message.finish)
+    except Unsupported as e:
+        return Refused(str(e))
+    except BookError as e:
+        return BookProblems(tuple(e.problems))
+    except Exception:
+        return Crashed(BookError(f"internal error in a layout process:\n{traceback.format_exc()}"))

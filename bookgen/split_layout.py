@@ -5,8 +5,11 @@ pages before it: each group is its own WeasyPrint document (the whole print HTML
 elements left empty and hidden, so that every selector matches as in the whole book). Only what CSS draws in
 the page margins depends on the groups before: the folio and the running heads. WeasyPrint draws the margins
 after it has broken the pages (weasyprint.layout.layout_document), so each group stops there, says how many
-pages it has (a barrier), and is told the page counter and the named strings it starts from; then it draws its
-margins and writes its PDF. The front matter (the contents needs every chapter's folio) is laid out last, with
+pages it has (a barrier), and is told the named strings it starts from; then it draws its margins, except the
+page edges that show a page counter, and writes its PDF. Those edges are drawn in a small document of their own,
+with the book's page numbers, and laid over the group's pages (layout_group.refinish, overlay.py): when an edit
+moves the pages after it, the groups there keep their pages (the cache's `Body`) and only their folios are
+drawn again. The front matter (the contents needs every chapter's folio) is laid out last, with
 an empty stand-in for each chapter whose page counter is set to the chapter's folio; its pages before the first
 stand-in are kept. bookgen/join_pdf.py joins the PDFs (tags, outline, links between groups, page labels, one
 subset of each font).
@@ -34,8 +37,8 @@ from pathlib import Path
 
 from .errors import BookError
 from .fonts import ranked
-from .layout_group import prepare, Sheets, layout_group
-from .layout_plan import Finish, Plan, Unsupported, result_from
+from .layout_group import prepare, Sheets, layout_group, refinish
+from .layout_plan import Finish, Plan, Refinish, Unsupported, result_from
 from .layout_workers import lay_out_in_processes, main_module_hidden, start_fork_server
 from .split_html import make_groups, stub_css
 
@@ -143,6 +146,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     return W.Rendered(None, None, plan.body_start, labels, warnings, pdf, fonts,
                       W.length_pt(options.bleed), moved, starts=starts, pages=len(labels), group_cache=cache,
                       split={"groups": len(groups), "laid_out": plan.laid_out + bool(front_layouts),
+                             "refinished": plan.refinished,
                              "front_layouts": len(front_layouts), "processes": jobs if plan.laid_out else 0,
                              "seconds": seconds})
 
@@ -158,6 +162,10 @@ def _lay_out_groups(book, options, groups, sheets, jobs, plan, first_front, proc
         setup = (css, sheets.page_css, fetcher, font_config)
     while plan.todo:
         index = plan.take()
+        if isinstance(index, Refinish):  # its pages from the cache: its folios only
+            plan.on_done(refinish(book, options, index.html, setup, index.index, index.body, index.finish),
+                         refinished=True)
+            continue
 
         def barrier(p):
             plan.on_paginated(p)

@@ -270,13 +270,15 @@ def _current():
 
 
 @contextmanager
-def stop_after_pagination(on_paginated):
+def stop_after_pagination(on_paginated, margins_apart: list | None = None):
     """Within this block, a layout calls `on_paginated(context, page_boxes)` once WeasyPrint has broken its pages
     and before it draws the first margin box (weasyprint.layout.layout_document); other layouts (other
-    greenlets) pass through."""
+    greenlets) pass through. With `margins_apart` (a list), the layout draws no margin box on an edge that shows
+    a page counter, and appends to the list, for each page, what drawing that edge needs: the page's type, its
+    counters and the named strings its margins ask for (`drawn`: whether it has such an edge)."""
     install_layout_hooks()
     key = _current()
-    _STOPS[key] = {"pages": None, "called": False, "on_paginated": on_paginated}
+    _STOPS[key] = {"pages": None, "called": False, "on_paginated": on_paginated, "apart": margins_apart}
     try:
         yield
     finally:
@@ -303,15 +305,117 @@ def install_layout_hooks() -> None:
         if state is not None:
             state["pages"] = made
 
+    def all_pages_or_margins(context, root_box, html, pages):
+        state = _STOPS.get(_current())
+        if state is not None and state.get("margins_of") is not None:
+            return _margin_pages(context, root_box, html, state["margins_of"])
+        return all_pages(context, root_box, html, pages)
+
     def margin_boxes(context, page, page_state):
         state = _STOPS.get(_current())
         if state is not None and not state["called"]:
             state["called"] = True
             state["on_paginated"](context, state["pages"])
-        return make_margin_boxes(context, page, page_state)
+        if state is None or (state.get("apart") is None and state.get("margins_of") is None):
+            return make_margin_boxes(context, page, page_state)
+        if state.get("margins_of") is not None:  # the margins document: what the spec recorded
+            spec = state["margins_of"][context.current_page - 1]
+            strings = spec["strings"]
+            context.get_string_set_for = lambda page, name, keyword="first": tuple(
+                strings.get(f"{name}\0{keyword}", ()))
+            boxes = list(make_margin_boxes(context, page, page_state))
+            counted = _counted_edges(boxes)
+            return [b for b in boxes if _edge(b) in counted]
+        answers = {}  # the body of a group: record the named strings the margins ask for
+        lookup = context.get_string_set_for
 
-    layout.make_all_pages, layout.make_margin_boxes = all_pages, margin_boxes
+        def recording(page, name, keyword="first"):
+            value = lookup(page, name, keyword)
+            answers[f"{name}\0{keyword}"] = [str(v) for v in value]
+            return value
+        context.get_string_set_for = recording
+        try:
+            boxes = list(make_margin_boxes(context, page, page_state))
+        finally:
+            context.get_string_set_for = lookup
+        counted = _counted_edges(boxes)
+        state["apart"].append({"type": _page_type(page), "strings": answers, "drawn": bool(counted),
+                               "counters": {k: list(v) for k, v in page_state[1].items() if k != "pages"}})
+        return [b for b in boxes if _edge(b) not in counted]
+
+    layout.make_all_pages, layout.make_margin_boxes = all_pages_or_margins, margin_boxes
     layout._bookgen_hooks = True
+
+
+# -- margins drawn apart (the split layout) -----------------------------------------------------------------
+#
+# A chapter group's pages do not depend on where the group falls in the book; its folios do. So a group is
+# drawn without the page edges whose margin boxes show a page counter (`margins_apart`), and those edges are
+# drawn in a document of their own (`margins_document`), page by page as the group recorded them, with the
+# book's page numbers; bookgen/overlay.py lays them over the group's pages. A page shift then costs that small
+# document, not the group's layout.
+
+
+def _edge(box) -> str:
+    return box.at_keyword[1:].split("-")[0]  # @top-left-corner -> top
+
+
+def _counted_edges(boxes) -> set:
+    """The page edges whose margin boxes show a page counter: drawn together, since the boxes of an edge share
+    its width (a longer folio narrows the running head beside it)."""
+    return {_edge(b) for b in boxes if isinstance(b.style["content"], (list, tuple))
+            and any(kind in ("counter()", "counters()") for kind, _ in b.style["content"])}
+
+
+def _page_type(page) -> list:
+    t = page.page_type
+    return [t.side, t.blank, t.name, t.index, [list(g) for g in t.groups]]
+
+
+def _margin_pages(context, root_box, html, specs):
+    """The margins document's pages: one empty page per spec, of its page type, with its counters."""
+    import copy
+
+    from weasyprint.layout.page import PageType, make_page, set_page_type_computed_styles
+    empty = root_box.copy_with_children([])
+    context.rendered_notes = []
+    maker = context.page_maker
+    del maker[1:]
+    for i, spec in enumerate(specs):
+        side, blank, name, index, groups = spec["type"]
+        page_type = PageType(side, blank, name, index, tuple(tuple(g) for g in groups))
+        set_page_type_computed_styles(page_type, html, context.style_for)
+        page_state = copy.deepcopy(maker[i][3])
+        page, _, _ = make_page(context, empty, page_type, None, i + 1, page_state)
+        page_state[1].clear()
+        page_state[1].update({k: list(v) for k, v in spec["counters"].items()})
+        maker.append((None, {"break": "any", "page": None}, side == "left", page_state,
+                      {"content_changed": False, "pages_wanted": False, "anchors": [], "content_lookups": []}))
+        yield page
+
+
+def margins_document(html, stylesheets, font_config, specs: list, pdf_variant: str):
+    """A document of the margin boxes `specs` ask for (margins_apart's records, with the book's page counters),
+    nothing else drawn: no page background or border, no text block."""
+    install_layout_hooks()
+    key = _current()
+    saved = _STOPS.get(key)
+    _STOPS[key] = {"pages": None, "called": True, "on_paginated": None, "margins_of": specs}
+    try:
+        document = html.render(stylesheets=stylesheets, font_config=font_config, pdf_variant=pdf_variant)
+    finally:
+        if saved is None:
+            _STOPS.pop(key, None)
+        else:
+            _STOPS[key] = saved
+    B = _boxes()
+    for page in document.pages:
+        box = page_box(page)
+        box.children = [c for c in box.children if isinstance(c, B.MarginBox)]
+        box.background = box.canvas_background = None
+        for side in ("top", "right", "bottom", "left"):
+            setattr(box, f"border_{side}_width", 0)
+    return document
 
 
 class AdapterError(Exception):

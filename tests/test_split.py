@@ -169,14 +169,26 @@ def test_an_edit_lays_out_only_what_it_changed_and_matches_a_fresh_build(tmp_pat
     assert count_groups(fresh) == 6
     for fmt in ("pdf", "epub"):
         assert second.outputs[fmt].read_bytes() == fresh.outputs[fmt].read_bytes(), fmt
+    labels_before = PdfReader(second.outputs["pdf"]).page_labels
     # three more pages in the first body chapter: the chapters after it move (their folios change, and the
     # contents), and the result is still what a fresh build makes
     edit(book / "chapters" / "maps.md", "\n\n", "\n\n" + "A paragraph the editor added. " * 400 + "\n\n")
     third = build_into(book, out, jobs=1)
-    assert third.pages > second.pages and 2 <= count_groups(third) <= 6
+    # laid out again: that chapter's group and the front matter (the contents' folios); the chapters after it
+    # only have their folios drawn again (bookgen/overlay.py)
+    assert third.pages > second.pages and count_groups(third) == 2
+    assert third.layout["refinished"] == 4
     fresh = build_into(book, tmp_path / "fresh", jobs=1, force=True)
     for fmt in ("pdf", "epub"):
         assert third.outputs[fmt].read_bytes() == fresh.outputs[fmt].read_bytes(), fmt
+    # the folios moved with the pages, and each page prints its own (drawn apart, laid over the page)
+    labels = PdfReader(third.outputs["pdf"]).page_labels
+    assert labels[-1] == str(int(labels_before[-1]) + third.pages - second.pages)
+    texts = pdftotext_pages(third.outputs["pdf"])
+    printed = [i for i, t in enumerate(texts) if labels[i].isdigit() and t.strip()]
+    assert len(printed) > 20
+    for i in printed:
+        assert labels[i] in texts[i].split(), (i, labels[i], texts[i][-80:])
     # a change to an image, a stylesheet or the book's settings is seen by every group
     for change in (lambda: (book / "images" / "chart.png").write_bytes((book / "images" / "chart.png").read_bytes()
                                                                        + b"\0"),

@@ -1,0 +1,86 @@
+"""A chapter group's folios laid over its pages. The group is drawn without the page edges that show a page
+counter, and those edges in a document of their own once the group's place in the book is known
+(bookgen/weasy.py, `margins_document`): a page shift then redraws a few margin boxes, not the group. Here the
+second document's pages are laid over the first's, as if WeasyPrint had drawn them together: the same content
+stream after the page's own, its resources renamed apart (bookgen/join_fonts.py then merges the two subsets of a
+font), its marked content an artifact (a folio is pagination, not text of the book)."""
+from __future__ import annotations
+
+import io
+
+import pikepdf
+from pikepdf import Dictionary, Name, Operator
+
+_KINDS = ("/Font", "/ExtGState", "/XObject", "/Pattern", "/Shading", "/ColorSpace", "/Properties")
+_SUFFIX = "m"  # a margin resource's name: its name in the margins document, and this
+
+
+def lay_over(body: bytes, margins: bytes | None, pages: list[int], drop_first: bool = False) -> bytes:
+    """`body` with `margins`' page k laid over its page `pages[k]` (counted without its first page when
+    `drop_first`: the blank page before a chapter opening that the book does not need there)."""
+    if not pages and not drop_first:
+        return body
+    with pikepdf.open(io.BytesIO(body)) as dst:
+        if drop_first:
+            del dst.pages[0]
+        if pages:
+            with pikepdf.open(io.BytesIO(margins)) as src:
+                if len(src.pages) != len(pages):
+                    raise ValueError(f"{len(src.pages)} margin pages for {len(pages)} pages")
+                for k, index in enumerate(pages):
+                    _lay_page_over(dst, dst.pages[index].obj, src.pages[k].obj)
+                return _saved(dst)
+        return _saved(dst)
+
+
+def _saved(pdf) -> bytes:
+    out = io.BytesIO()
+    pdf.save(out, deterministic_id=True, compress_streams=True, stream_decode_level=pikepdf.StreamDecodeLevel.none,
+             fix_metadata_version=False, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return out.getvalue()
+
+
+def _lay_page_over(dst, page, over) -> None:
+    resources = over.get("/Resources")
+    renamed = {}
+    if isinstance(resources, Dictionary):
+        # everything it refers to, copied once (a direct dictionary cannot be copied alone)
+        resources = dst.copy_foreign(resources if resources.is_indirect else over.owner.make_indirect(resources))
+        own = page.get("/Resources")
+        if not isinstance(own, Dictionary):
+            page.Resources = own = Dictionary()
+        for kind in _KINDS:
+            entries = resources.get(kind)
+            if not isinstance(entries, Dictionary):
+                continue
+            if not isinstance(own.get(kind), Dictionary):
+                own[kind] = Dictionary()
+            for key in entries.keys():
+                new = Name(key + _SUFFIX)
+                renamed[key] = new
+                own[kind][new] = entries[key]
+    instructions = pikepdf.parse_content_stream(over)
+    # Both documents begin their page with the same flip of the y axis, outside any q/Q: the page's own stream
+    # leaves it in force, so the margins' stream goes on without its own.
+    first = pikepdf.parse_content_stream(page)[:1]
+    if instructions[:1] and first and _same(instructions[0], first[0]) and str(first[0].operator) == "cm":
+        instructions = instructions[1:]
+    else:
+        raise ValueError("the margins' page does not begin as the page does")
+    out = []
+    for operands, operator in instructions:
+        op = str(operator)
+        if op == "BDC":  # marked content (WeasyPrint tags a margin box's text as a Span): an artifact
+            out.append(([Name("/Artifact")], Operator("BMC")))
+            continue
+        out.append(([renamed.get(str(o), o) if isinstance(o, Name) else o for o in operands], operator))
+    stream = dst.make_stream(pikepdf.unparse_content_stream(out))
+    contents = page.get("/Contents")
+    streams = pikepdf.Array(list(contents) if isinstance(contents, pikepdf.Array) else [contents])
+    streams.append(stream)
+    page.Contents = streams
+
+
+def _same(a, b) -> bool:
+    return str(a.operator) == str(b.operator) and [float(x) for x in a.operands] == [float(x) for x in b.operands]
+
