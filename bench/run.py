@@ -70,6 +70,19 @@ def edit_chapter(book: Path, n: int) -> Path:
     return path
 
 
+def shift_chapter(book: Path) -> Path:
+    """Add about three pages to a chapter a quarter into the book: every chapter after it moves (new folios)."""
+    chapters = sorted((book / "chapters").glob("chapter*.md"))
+    path = chapters[len(chapters) // 4]
+    text = path.read_text(encoding="utf-8")
+    added = "\n\n" + "\n\n".join(["The author added this paragraph between two builds, and the pages after it "
+                                     "moved: every chapter that follows now opens on another folio. " * 4] * 12)
+    marker = "\n\n[^n1]:" if "\n\n[^n1]:" in text else None
+    text = text.replace(marker, added + marker, 1) if marker else text + added + "\n"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def bench_size(size: str, work: Path, jobs: list, pandoc: bool, log) -> dict:
     words = SIZES[size]
     book, floor_dir, out = work / f"book-{size}", work / f"floor-{size}", work / f"out-{size}"
@@ -103,6 +116,11 @@ def bench_size(size: str, work: Path, jobs: list, pandoc: bool, log) -> dict:
     edit_chapter(book, 1)
     log(f"[{size}] rebuild after editing one chapter")
     row["rebuild_edit"] = measure(child("build", book, out, "--jobs", jobs[-1]), env=env)
+    before = _pages(out)
+    shift_chapter(book)
+    log(f"[{size}] rebuild after an edit that moves the pages after it")
+    row["rebuild_shift"] = measure(child("build", book, out, "--jobs", jobs[-1]), env=env)
+    row["rebuild_shift"]["pages_added"] = (row["rebuild_shift"].get("pages") or 0) - before
     edit_chapter(book, 2)
     log(f"[{size}] --format epub rebuild after editing one chapter")
     row["rebuild_epub"] = measure(child("build", book, out, "--format", "epub", "--jobs", jobs[-1]), env=env)
@@ -159,6 +177,12 @@ def typst_run(book: Path, out: Path, log, size) -> dict | None:
     return result
 
 
+def _pages(out: Path) -> int:
+    from pypdf import PdfReader
+    pdfs = sorted(out.glob("*.pdf"))
+    return len(PdfReader(pdfs[0]).pages) if pdfs else 0
+
+
 def _stamps(out: Path) -> dict:
     """Modification times of the outputs: a rebuild that kept them leaves these as they were."""
     return {p.name: p.stat().st_mtime_ns for p in sorted(out.glob("*")) if p.suffix in (".pdf", ".epub")}
@@ -205,10 +229,12 @@ def summary(row: dict) -> dict:
             total = sum(parts.values())
             s[f"{j}_shares"] = {k: round(v / total, 3) for k, v in parts.items()} if total else {}
             s[f"{j}_groups"] = layout.get("groups")
-    for k in ("rebuild_nochange", "rebuild_edit", "rebuild_epub"):
+    for k in ("rebuild_nochange", "rebuild_edit", "rebuild_shift", "rebuild_epub"):
         s[f"{k}_s"] = row[k]["wall"]
         s[f"{k}_mb"] = row[k]["peak_mb"]
         s[f"{k}_laid_out"] = (row[k].get("layout") or {}).get("laid_out")
+        s[f"{k}_refinished"] = (row[k].get("layout") or {}).get("refinished")
+    s["rebuild_shift_pages_added"] = row["rebuild_shift"].get("pages_added")
     s["rebuild_nochange_cached"] = row["rebuild_nochange"].get("cached")
     s["python_start_s"] = row["python_start"]["wall"]
     if "pandoc" in row:
@@ -221,6 +247,7 @@ def summary(row: dict) -> dict:
         if s["typst_s"]:
             s["typst_ratio"] = s["typst_s"] / floor["wall"]
             s["rebuild_edit_vs_typst"] = row["rebuild_edit"]["wall"] / s["typst_s"]
+            s["rebuild_shift_vs_typst"] = row["rebuild_shift"]["wall"] / s["typst_s"]
     return s
 
 
@@ -234,16 +261,18 @@ def table(rows: list) -> str:
         cols += [(f"{j}_s", "{:.2f}"), (f"{j}_ratio", "{:.2f}x"), (f"{j}_mb", "{:.0f}"), (f"{j}_mb_ratio", "{:.2f}x"),
                  (f"{j}_ms_per_page", "{:.0f}")]
     cols += [("rebuild_nochange_s", "{:.2f}"), ("rebuild_edit_s", "{:.2f}"), ("rebuild_edit_laid_out", "{}"),
-             ("rebuild_epub_s", "{:.2f}")]
+             ("rebuild_shift_s", "{:.2f}"), ("rebuild_shift_pages_added", "{:+}"), ("rebuild_shift_laid_out", "{}"),
+             ("rebuild_shift_refinished", "{}"), ("rebuild_epub_s", "{:.2f}")]
     if any(r.get("rebuild_edit_vs_typst") for r in rows):
-        cols += [("rebuild_edit_vs_typst", "{:.2f}x")]
+        cols += [("rebuild_edit_vs_typst", "{:.2f}x"), ("rebuild_shift_vs_typst", "{:.2f}x")]
     head = [c for c, _ in cols]
     lines = [head] + [[(f.format(r[c]) if r.get(c) is not None else "-") for c, f in cols] for r in rows]
     widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
     text = "\n".join("  ".join(v.rjust(w) for v, w in zip(l, widths)) for l in lines)
     text += ("\n(_s: wall seconds; _mb: peak RSS of the largest process; ratio: to the floor (WeasyPrint alone); "
              "j0: the book as one document, j1: chapter groups in one process, j2: in two; rebuild_edit_laid_out: "
-             "groups laid out again, of all groups and the front matter; typst: Typst compiling Pandoc's -t typst "
+             "groups laid out again, of all groups and the front matter; rebuild_shift: after adding about three pages "
+             "a quarter into the book (_refinished: groups after it whose folios only were drawn again); typst: Typst compiling Pandoc's -t typst "
              "conversion of the same Markdown, where the typst package and pandoc 3.1.2+ are installed)")
     for r in rows:
         for j in jobs:

@@ -182,14 +182,14 @@ def refinish(book, options, html_text: str, setup, index: int, body: Body, finis
              for i in drawn]
     glyphs = dict(body.font_glyphs)
     margins = None
-    if specs:
+    if specs and finish.draw:
         html = HTML(string=html_text, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
         sheets = css[:2] + [CSS(string=page_css, font_config=font_config)] + css[2:]
         document = weasy.margins_document(html, sheets, font_config, specs, W.PDF_VARIANT)
         for family, count in weasy.glyph_counts(weasy.document_fonts(document)).items():
             glyphs[family] = glyphs.get(family, 0) + count
         margins = _write_pdf(book, options, document)
-    pdf = lay_over(body.pdf, margins, drawn, drop_first=bool(skip))
+    pdf = lay_over(body.pdf, margins, drawn, drop_first=bool(skip)) if finish.draw else b""
 
     def labelled(text):
         return re.sub("\ue000(\\d+)\ue001", lambda m: labels[int(m[1]) - skip], text)

@@ -45,6 +45,7 @@ class Finish:
     strings: dict  # named strings carried from the pages before
     global_start: int  # index in the book of the group's first kept page
     body_start: int  # index in the book of folio 1 (labels)
+    draw: bool = True  # False: the build writes no PDF (an EPUB alone): the pages' places only, no folios drawn
 
 
 @dataclass
@@ -123,8 +124,8 @@ def page_counters(counters: list, first: int, counter_before: int) -> list:
 class Plan:
     """Which groups are placed in the book, which are laid out, which come from the cache."""
 
-    def __init__(self, groups, cache, base_key):
-        self.groups, self.cache = groups, cache
+    def __init__(self, groups, cache, base_key, draw: bool = True):
+        self.groups, self.cache, self.draw = groups, cache, draw
         self.paginated: dict = {}  # group index -> Paginated
         self.finishes: dict = {}  # group index -> Finish
         self.results: dict = {}  # group index -> GroupResult
@@ -163,7 +164,8 @@ class Plan:
             self.cache.put(self.body_key(r.index), dataclasses.asdict(r.body))
             r = dataclasses.replace(r, body=None)
         self.results[r.index] = r
-        self.cache.put(self.result_key(r.index), dataclasses.asdict(r))
+        if self.finishes[r.index].draw:  # (a result without its PDF is not kept)
+            self.cache.put(self.result_key(r.index), dataclasses.asdict(r))
 
     def result_key(self, index):
         return self.cache.key(self.groups[index].key, dataclasses.asdict(self.finishes[index]))
@@ -183,7 +185,7 @@ class Plan:
             keep_blank = self.pages % 2 == 1  # the book so far ends on a right-hand page
             if self.body_start is None:
                 self.body_start = self.pages + keep_blank
-            finish = Finish(keep_blank, self.counter, dict(self.strings), self.pages, self.body_start)
+            finish = Finish(keep_blank, self.counter, dict(self.strings), self.pages, self.body_start, self.draw)
             first = p.start - 1 if keep_blank else p.start
             counters = page_counters(p.counters, first, self.counter)
             self.counter = counters[-1] if counters else self.counter

@@ -61,12 +61,16 @@ def _lay_page_over(dst, page, over) -> None:
                 own[kind][new] = entries[key]
     instructions = pikepdf.parse_content_stream(over)
     # Both documents begin their page with the same flip of the y axis, outside any q/Q: the page's own stream
-    # leaves it in force, so the margins' stream goes on without its own.
-    first = pikepdf.parse_content_stream(page)[:1]
-    if instructions[:1] and first and _same(instructions[0], first[0]) and str(first[0].operator) == "cm":
-        instructions = instructions[1:]
-    else:
+    # leaves it in force, so the margins' stream goes on without its own. (Its first line only: parsing the
+    # whole page would take longer than the rest of the overlay.)
+    contents = page.get("/Contents")
+    own = (contents[0] if isinstance(contents, pikepdf.Array) else contents).read_bytes()
+    first = own[:own.find(b"\n")].split()
+    flip = instructions[0] if instructions else None
+    if flip is None or str(flip.operator) != "cm" or first[-1:] != [b"cm"] or \
+            [float(x) for x in flip.operands] != [float(x) for x in first[:-1]]:
         raise ValueError("the margins' page does not begin as the page does")
+    instructions = instructions[1:]
     out = []
     for operands, operator in instructions:
         op = str(operator)
@@ -75,12 +79,7 @@ def _lay_page_over(dst, page, over) -> None:
             continue
         out.append(([renamed.get(str(o), o) if isinstance(o, Name) else o for o in operands], operator))
     stream = dst.make_stream(pikepdf.unparse_content_stream(out))
-    contents = page.get("/Contents")
     streams = pikepdf.Array(list(contents) if isinstance(contents, pikepdf.Array) else [contents])
     streams.append(stream)
     page.Contents = streams
-
-
-def _same(a, b) -> bool:
-    return str(a.operator) == str(b.operator) and [float(x) for x in a.operands] == [float(x) for x in b.operands]
 

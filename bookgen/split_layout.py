@@ -80,7 +80,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
         environment = inputs_digest(book.root, Path(cache_dir).parent, skip_suffixes=(".md", ".markdown"))["inputs"]
     cache = GroupCache(cache_dir, environment, read=read_cache)
     base_key = [[str(path), text] for path, text in sheets] + [page_css]
-    plan = Plan(groups, cache, base_key)
+    plan = Plan(groups, cache, base_key, draw=want_pdf)
     stub_names = dict(zip(groups[0].stubs, (f"bookgen-stub-{n}" for n in range(len(groups[0].stubs)))))
 
     front_layouts: list = []

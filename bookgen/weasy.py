@@ -509,6 +509,27 @@ def _self_test() -> str | None:
     want = [["Carried", "11"], ["Carried", "12"], ["Alpha", "13"], ["Alpha", "14"], ["Beta", "15"], ["Beta", "16"]]
     if drawn != want:
         return f"the margins drew {drawn!r} where {want!r} was expected"
+    return _self_test_apart()
+
+
+def _self_test_apart() -> str | None:
+    """The folios drawn apart: the pages without them, then a margins document with the folios 21 to 26."""
+    from weasyprint import HTML
+
+    record: list = []
+    with stop_after_pagination(lambda context, pages: None, margins_apart=record):
+        document = HTML(string=_SELF_TEST_HTML).render()
+    drawn = [_margin_texts(page) for page in document.pages]
+    want = [[], [], ["Alpha"], ["Alpha"], ["Beta"], ["Beta"]]
+    if drawn != want or [r["drawn"] for r in record] != [True] * 6:
+        return f"without the folios, the margins drew {drawn!r} where {want!r} was expected"
+    specs = [{**r, "counters": {**r["counters"], "page": [21 + i]}} for i, r in enumerate(record)]
+    empty = HTML(string=_SELF_TEST_HTML[:_SELF_TEST_HTML.index("<body>") + 6] + "</body></html>")
+    margins = margins_document(empty, [], None, specs, None)
+    drawn = [_margin_texts(page) for page in margins.pages]
+    want = [[str(n)] for n in range(21, 27)]
+    if drawn != want:
+        return f"the folios drawn apart read {drawn!r} where {want!r} was expected"
     return None
 
 

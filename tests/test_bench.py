@@ -54,6 +54,9 @@ def test_benchmark_runs_on_the_smallest_book(tmp_path):
     assert row["rebuild_nochange_cached"] is True
     assert run["rebuild_edit"]["cached"] is False and "layout" in run["rebuild_edit"]["timings"]
     assert 1 <= row["rebuild_edit_laid_out"] < run["build_j2"]["layout"]["groups"]
+    # an edit that adds pages a quarter into the book: the groups after it have their folios drawn again only
+    assert row["rebuild_shift_pages_added"] > 0
+    assert row["rebuild_shift_laid_out"] <= 2 and row["rebuild_shift_refinished"] >= 1
     assert run["rebuild_epub"]["cached"] is False and "pdf" not in run["rebuild_epub"]["timings"]
     assert list(run["rebuild_epub"]["outputs"]) == ["epub"]
 

@@ -1,6 +1,6 @@
 """The split layout's placement arithmetic (bookgen/layout_plan.py), alone: no WeasyPrint, no processes. Each
 expected value is worked out by hand in the comments."""
-from bookgen.layout_plan import Group, Paginated, Plan, page_counters
+from bookgen.layout_plan import Group, Paginated, Plan, Refinish, page_counters
 
 
 class NoCache:
@@ -23,7 +23,8 @@ def test_page_counters_follow_the_pages_before():
 
 
 def groups(n):
-    return [Group(i, f"<html>{i}</html>", (), None if i == 0 else f"c{i}") for i in range(n)]
+    return [Group(i, f'<html lang="en"><head></head><body class="b"><p>{i}</p></body></html>', (),
+                  None if i == 0 else f"c{i}") for i in range(n)]
 
 
 def test_groups_are_placed_in_order_with_a_blank_left_page_kept_after_an_odd_count():
@@ -49,3 +50,60 @@ def test_an_even_count_drops_the_blank_page():
     plan.set_front(pages=4, counter=4, strings={})
     plan.on_paginated(Paginated(1, start=1, blank=True, counters=[1, 2, 3], strings={}, pages=2))
     assert (plan.finishes[1].keep_blank, plan.finishes[1].global_start, plan.body_start) == (False, 4, 4)
+
+
+class DictCache(NoCache):
+    """GroupCache's interface over a dict, noting the entries a build keeps."""
+    def __init__(self, entries):
+        self.entries, self.kept = dict(entries), set()
+
+    def get(self, key):
+        return self.entries.get(key)
+
+    def keep(self, key):
+        self.kept.add(key)
+
+
+def body(**fields):
+    return {"pdf": b"%PDF", "pages": 2, "first": 0, "blank": True, "counters": [1, 2, 3], "margins": [],
+            "starts": [], "anchors": {}, "font_glyphs": {}, "warnings": [], "moved": [], "strings": {}, **fields}
+
+
+def paginated_entry(blank):
+    return {"index": 1, "start": 1, "blank": blank, "counters": [1, 2, 3], "strings": {}, "pages": 2}
+
+
+def test_a_group_whose_pages_are_cached_is_only_given_its_folios():
+    # group 1's page breaks and its pages (its Body, keyed on the running heads carried into it: {"h": "front"})
+    # are in the cache, not its result at this place: it is not laid out, only given its folios
+    key = Plan(groups(2), NoCache(), []).groups[1].key
+    cache = DictCache({key: paginated_entry(True), NoCache().key(key, "body", {"h": "front"}): body()})
+    plan = Plan(groups(2), cache, [])
+    assert plan.todo == []  # its page breaks are known
+    plan.set_front(pages=4, counter=4, strings={"h": "front"})
+    assert len(plan.todo) == 1 and isinstance(plan.todo[0], Refinish)
+    item = plan.take()
+    # 4 front pages end on a left-hand page: its blank page is dropped, folio 1 is page index 4
+    assert (item.index, item.finish.keep_blank, item.finish.counter_before, item.finish.global_start) == (
+        1, False, 4, 4)
+    # its folios are drawn in its document with an empty body (the root and body keep their attributes)
+    assert item.html == '<html lang="en"><head></head><body class="b"></body></html>'
+    assert item.body.pages == 2 and item.body.blank
+
+
+def test_a_cached_result_keeps_the_pages_it_was_made_from():
+    from dataclasses import asdict
+
+    from bookgen.layout_plan import Finish
+    key = Plan(groups(2), NoCache(), []).groups[1].key
+    # at 3 front pages (odd), group 1 keeps a blank page: it starts at index 3, folio 1 at index 4
+    result = {"index": 1, "pdf": b"", "pages": 3, "labels": ["", "1", "2"], "starts": [], "anchor_counters": {},
+              "font_glyphs": {}, "warnings": [], "moved": [], "counter_last": 5, "strings": {}, "seconds": {},
+              "body": None}
+    cache = DictCache({key: paginated_entry(True),
+                       NoCache().key(key, asdict(Finish(True, 3, {"h": "front"}, 3, 4))): result})
+    plan = Plan(groups(2), cache, [])
+    plan.set_front(pages=3, counter=3, strings={"h": "front"})
+    assert 1 in plan.results and plan.todo == []
+    # an edit before it that moves its folios will need its pages: they are kept
+    assert cache.kept == {NoCache().key(key, "body", {"h": "front"})}
