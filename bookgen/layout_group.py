@@ -162,6 +162,9 @@ def _write_pdf(book, options, document) -> bytes:
                                   finisher=W.bleed_finisher(W.length_pt(options.bleed), book.meta))
 
 
+_MARGINS_SETUP: dict = {}
+
+
 def refinish(book, options, html_text: str, setup, index: int, body: Body, finish: Finish) -> GroupResult:
     """A body group at its place in the book: its folios drawn (bookgen/weasy.py's margins document, laid over its
     pages by bookgen/overlay.py), its labels, page starts and chapter folios counted from `finish`."""
@@ -183,8 +186,12 @@ def refinish(book, options, html_text: str, setup, index: int, body: Body, finis
     glyphs = dict(body.font_glyphs)
     margins = None
     if specs and finish.draw:
-        html = HTML(string=html_text, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
-        sheets = css[:2] + [CSS(string=page_css, font_config=font_config)] + css[2:]
+        key = (html_text, page_css, id(font_config))
+        if key not in _MARGINS_SETUP:  # the same for every group of a book: parsed once per process
+            _MARGINS_SETUP.clear()
+            _MARGINS_SETUP[key] = (HTML(string=html_text, base_url=str(book.root) + os.sep, url_fetcher=fetcher),
+                                   css[:2] + [CSS(string=page_css, font_config=font_config)] + css[2:])
+        html, sheets = _MARGINS_SETUP[key]
         document = weasy.margins_document(html, sheets, font_config, specs, W.PDF_VARIANT)
         for family, count in weasy.glyph_counts(weasy.document_fonts(document)).items():
             glyphs[family] = glyphs.get(family, 0) + count
