@@ -180,23 +180,22 @@ def refinish(book, options, html_text: str, setup, index: int, body: Body, finis
     n = body.pages - skip
     counters = page_counters(body.counters, body.first + skip, finish.counter_before)
     labels = folios.labels(n, finish.body_start, first=finish.global_start)
-    drawn = [i for i in range(n) if body.margins[i + skip]["drawn"]]
-    specs = [{**body.margins[i + skip], "counters": {**body.margins[i + skip]["counters"], "page": [counters[i]]}}
-             for i in drawn]
+    specs = [{**spec, "counters": {**spec["counters"], "page": [counters[i]]}}
+             for i, spec in enumerate(body.margins[skip:])]
     glyphs = dict(body.font_glyphs)
-    margins = None
-    if specs and finish.draw:
+    pdf = b""
+    if finish.draw:
         key = (html_text, page_css, id(font_config))
         if key not in _MARGINS_SETUP:  # the same for every group of a book: parsed once per process
             _MARGINS_SETUP.clear()
             _MARGINS_SETUP[key] = (HTML(string=html_text, base_url=str(book.root) + os.sep, url_fetcher=fetcher),
                                    css[:2] + [CSS(string=page_css, font_config=font_config)] + css[2:])
         html, sheets = _MARGINS_SETUP[key]
-        document = weasy.margins_document(html, sheets, font_config, specs, W.PDF_VARIANT)
+        document, drawn = weasy.margins_document(html, sheets, font_config, specs, W.PDF_VARIANT, finish.strings)
         for family, count in weasy.glyph_counts(weasy.document_fonts(document)).items():
             glyphs[family] = glyphs.get(family, 0) + count
-        margins = _write_pdf(book, options, document)
-    pdf = lay_over(body.pdf, margins, drawn, drop_first=bool(skip)) if finish.draw else b""
+        pdf = lay_over(body.pdf, _write_pdf(book, options, document) if drawn else None, drawn,
+                       drop_first=bool(skip))
 
     def labelled(text):
         return re.sub("\ue000(\\d+)\ue001", lambda m: labels[int(m[1]) - skip], text)

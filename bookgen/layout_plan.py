@@ -67,8 +67,8 @@ class GroupResult:
 
 @dataclass
 class Body:
-    """A body group laid out, as it is wherever it falls in the book: its PDF without the folios (the page edges
-    that show a page counter), what drawing them needs on each page, and its page references by index in the
+    """A body group laid out, as it is wherever it falls in the book: its PDF without its margin boxes (folios,
+    running heads), what drawing them needs on each page, and its page references by index in the
     group (labels written as LOCAL_LABEL tokens). `refinish` (bookgen/layout_group.py) makes a GroupResult of it
     for a place in the book."""
     pdf: bytes
@@ -76,7 +76,7 @@ class Body:
     first: int  # index in the group's document of its first page (the blank page before its opening, if any)
     blank: bool  # its first page is a blank left page, kept only where the book so far ends on a right page
     counters: list  # the page counter on each page of the group's document (Paginated.counters)
-    margins: list  # per kept page: its page type, counters and named strings (bookgen/weasy.py)
+    margins: list  # per page: its page type, counters and the named strings set on it (bookgen/weasy.py)
     starts: list  # pagemap.PageStart as dicts, indices in the group
     anchors: dict  # chapter id -> index of its first page in the group
     font_glyphs: dict
@@ -171,10 +171,10 @@ class Plan:
         return self.cache.key(self.groups[index].key, dataclasses.asdict(self.finishes[index]))
 
     def body_key(self, index):
-        """A group's pages, wherever it falls: what of its place they depend on (the running heads carried into
-        it), not its folios nor whether the blank page before it is kept."""
+        """A group's pages, wherever it falls: drawn without their margins, they depend on nothing of its place
+        (the running heads carried into it, its folios, whether the blank page before it is kept)."""
         finish = self.finishes[index]
-        return self.cache.key(self.groups[index].key, "body", finish.strings)
+        return self.cache.key(self.groups[index].key, "body")
 
     def place(self):
         """Place every group whose groups before are all placed; take from the cache what it has."""

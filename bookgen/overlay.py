@@ -16,8 +16,8 @@ _SUFFIX = "m"  # a margin resource's name: its name in the margins document, and
 
 
 def lay_over(body: bytes, margins: bytes | None, pages: list[int], drop_first: bool = False) -> bytes:
-    """`body` with `margins`' page k laid over its page `pages[k]` (counted without its first page when
-    `drop_first`: the blank page before a chapter opening that the book does not need there)."""
+    """`body` with `margins`' pages laid over its pages of the same index, those in `pages` (counted without its
+    first page when `drop_first`: the blank page before a chapter opening that the book does not need there)."""
     if not pages and not drop_first:
         return body
     with pikepdf.open(io.BytesIO(body)) as dst:
@@ -25,10 +25,10 @@ def lay_over(body: bytes, margins: bytes | None, pages: list[int], drop_first: b
             del dst.pages[0]
         if pages:
             with pikepdf.open(io.BytesIO(margins)) as src:
-                if len(src.pages) != len(pages):
-                    raise ValueError(f"{len(src.pages)} margin pages for {len(pages)} pages")
-                for k, index in enumerate(pages):
-                    _lay_page_over(dst, dst.pages[index].obj, src.pages[k].obj)
+                if len(src.pages) != len(dst.pages):
+                    raise ValueError(f"{len(src.pages)} margin pages for {len(dst.pages)} pages")
+                for index in pages:
+                    _lay_page_over(dst, dst.pages[index].obj, src.pages[index].obj)
                 return _saved(dst)
         return _saved(dst)
 

@@ -318,30 +318,18 @@ def install_layout_hooks() -> None:
             state["on_paginated"](context, state["pages"])
         if state is None or (state.get("apart") is None and state.get("margins_of") is None):
             return make_margin_boxes(context, page, page_state)
-        if state.get("margins_of") is not None:  # the margins document: what the spec recorded
-            spec = state["margins_of"][context.current_page - 1]
-            strings = spec["strings"]
-            context.get_string_set_for = lambda page, name, keyword="first": tuple(
-                strings.get(f"{name}\0{keyword}", ()))
-            boxes = list(make_margin_boxes(context, page, page_state))
-            counted = _counted_edges(boxes)
-            return [b for b in boxes if _edge(b) in counted]
-        answers = {}  # the body of a group: record the named strings the margins ask for
-        lookup = context.get_string_set_for
-
-        def recording(page, name, keyword="first"):
-            value = lookup(page, name, keyword)
-            answers[f"{name}\0{keyword}"] = [str(v) for v in value]
-            return value
-        context.get_string_set_for = recording
-        try:
-            boxes = list(make_margin_boxes(context, page, page_state))
-        finally:
-            context.get_string_set_for = lookup
-        counted = _counted_edges(boxes)
-        state["apart"].append({"type": _page_type(page), "strings": answers, "drawn": bool(counted),
+        if state.get("margins_of") is not None:  # the margins document: the strings as the pages recorded them
+            specs, carried, number = state["margins_of"], state["carried"], context.current_page
+            context.get_string_set_for = lambda page, name, keyword="first": _string_value(
+                specs, carried, number, name, keyword)
+            return make_margin_boxes(context, page, page_state)
+        # a group's pages: no margin box; what drawing them needs, recorded
+        number = context.current_page
+        set_here = {name: [str(v) for v in by_page[number]] for name, by_page in context.string_set.items()
+                    if by_page.get(number)}
+        state["apart"].append({"type": _page_type(page), "set": set_here, "starts": _starting_strings(page),
                                "counters": {k: list(v) for k, v in page_state[1].items() if k != "pages"}})
-        return [b for b in boxes if _edge(b) not in counted]
+        return []
 
     layout.make_all_pages, layout.make_margin_boxes = all_pages_or_margins, margin_boxes
     layout._bookgen_hooks = True
@@ -349,22 +337,49 @@ def install_layout_hooks() -> None:
 
 # -- margins drawn apart (the split layout) -----------------------------------------------------------------
 #
-# A chapter group's pages do not depend on where the group falls in the book; its folios do. So a group is
-# drawn without the page edges whose margin boxes show a page counter (`margins_apart`), and those edges are
-# drawn in a document of their own (`margins_document`), page by page as the group recorded them, with the
-# book's page numbers; bookgen/overlay.py lays them over the group's pages. A page shift then costs that small
-# document, not the group's layout.
+# A chapter group's pages do not depend on where the group falls in the book; its folios and running heads do.
+# So a group is drawn without its margin boxes (stop_after_pagination's `margins_apart`), and they are drawn in a
+# document of their own (`margins_document`), page by page as the group recorded them (page type, counters,
+# named strings), with the book's page numbers and the running heads carried from the groups before;
+# bookgen/overlay.py lays them over the group's pages. A page shift then costs that small document, not the
+# group's layout; and the margins are still laid out once.
 
 
-def _edge(box) -> str:
-    return box.at_keyword[1:].split("-")[0]  # @top-left-corner -> top
+def _starting_strings(page) -> list:
+    """Names of the strings set by the first element on the page (what string(name, start) asks)."""
+    names, element = [], page
+    while element is not None:
+        if element.style["string_set"] != "none":
+            names += [name for name, _ in element.style["string_set"]]
+        children = getattr(element, "children", None)
+        element = children[0] if children else None
+    return names
 
 
-def _counted_edges(boxes) -> set:
-    """The page edges whose margin boxes show a page counter: drawn together, since the boxes of an edge share
-    its width (a longer folio narrows the running head beside it)."""
-    return {_edge(b) for b in boxes if isinstance(b.style["content"], (list, tuple))
-            and any(kind in ("counter()", "counters()") for kind, _ in b.style["content"])}
+def _string_value(specs, carried, number: int, name: str, keyword: str) -> tuple:
+    """What string(name, keyword) gives on page `number` of a margins document: WeasyPrint's answer
+    (weasyprint.layout.LayoutContext.get_string_or_element_for) from the strings the pages recorded, falling back
+    to those carried from the groups before (as carry_strings does)."""
+    current = specs[number - 1]["set"].get(name)
+    if current:
+        if keyword == "first":
+            return (current[0],)
+        if keyword == "start" and name in specs[number - 1]["starts"]:
+            return (current[0],)
+        if keyword == "last":
+            return (current[-1],)
+        if keyword == "first-except":
+            return ()
+        if keyword == "all-once":
+            return tuple(current)
+    if keyword != "all-once":
+        for previous in range(number - 1, 0, -1):
+            values = specs[previous - 1]["set"].get(name)
+            if values:
+                return (values[-1],)
+    if keyword not in ("first-except", "all-once") and name in carried:
+        return (carried[name],)
+    return ()
 
 
 def _page_type(page) -> list:
@@ -394,13 +409,15 @@ def _margin_pages(context, root_box, html, specs):
         yield page
 
 
-def margins_document(html, stylesheets, font_config, specs: list, pdf_variant: str):
-    """A document of the margin boxes `specs` ask for (margins_apart's records, with the book's page counters),
-    nothing else drawn: no page background or border, no text block."""
+def margins_document(html, stylesheets, font_config, specs: list, pdf_variant: str, carried: dict | None = None):
+    """(A document of the margin boxes of the pages `specs` recorded (stop_after_pagination's `margins_apart`,
+    with the book's page counters), nothing else drawn: no page background or border, no text block; the indices
+    of its pages that have a margin box). `carried`: the named strings the pages start from (the groups before)."""
     install_layout_hooks()
     key = _current()
     saved = _STOPS.get(key)
-    _STOPS[key] = {"pages": None, "called": True, "on_paginated": None, "margins_of": specs}
+    _STOPS[key] = {"pages": None, "called": True, "on_paginated": None, "margins_of": specs,
+                   "carried": carried or {}}
     try:
         document = html.render(stylesheets=stylesheets, font_config=font_config, pdf_variant=pdf_variant)
     finally:
@@ -409,13 +426,16 @@ def margins_document(html, stylesheets, font_config, specs: list, pdf_variant: s
         else:
             _STOPS[key] = saved
     B = _boxes()
-    for page in document.pages:
+    drawn = []
+    for i, page in enumerate(document.pages):
         box = page_box(page)
         box.children = [c for c in box.children if isinstance(c, B.MarginBox)]
         box.background = box.canvas_background = None
         for side in ("top", "right", "bottom", "left"):
             setattr(box, f"border_{side}_width", 0)
-    return document
+        if box.children:
+            drawn.append(i)
+    return document, drawn
 
 
 class AdapterError(Exception):
@@ -520,16 +540,15 @@ def _self_test_apart() -> str | None:
     with stop_after_pagination(lambda context, pages: None, margins_apart=record):
         document = HTML(string=_SELF_TEST_HTML).render()
     drawn = [_margin_texts(page) for page in document.pages]
-    want = [[], [], ["Alpha"], ["Alpha"], ["Beta"], ["Beta"]]
-    if drawn != want or [r["drawn"] for r in record] != [True] * 6:
-        return f"without the folios, the margins drew {drawn!r} where {want!r} was expected"
+    if drawn != [[]] * 6 or len(record) != 6:
+        return f"without its margins, a page drew {drawn!r}"
     specs = [{**r, "counters": {**r["counters"], "page": [21 + i]}} for i, r in enumerate(record)]
     empty = HTML(string=_SELF_TEST_HTML[:_SELF_TEST_HTML.index("<body>") + 6] + "</body></html>")
-    margins = margins_document(empty, [], None, specs, None)
+    margins, _ = margins_document(empty, [], None, specs, None, carried={"head": "Carried"})
     drawn = [_margin_texts(page) for page in margins.pages]
-    want = [[str(n)] for n in range(21, 27)]
+    want = [["Carried", "21"], ["Carried", "22"], ["Alpha", "23"], ["Alpha", "24"], ["Beta", "25"], ["Beta", "26"]]
     if drawn != want:
-        return f"the folios drawn apart read {drawn!r} where {want!r} was expected"
+        return f"the margins drawn apart read {drawn!r} where {want!r} was expected"
     return None
 
 

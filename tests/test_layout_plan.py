@@ -74,10 +74,10 @@ def paginated_entry(blank):
 
 
 def test_a_group_whose_pages_are_cached_is_only_given_its_folios():
-    # group 1's page breaks and its pages (its Body, keyed on the running heads carried into it: {"h": "front"})
-    # are in the cache, not its result at this place: it is not laid out, only given its folios
+    # group 1's page breaks and its pages (its Body, drawn without margins: keyed on nothing of its place) are in
+    # the cache, not its result at this place: it is not laid out, only given its margins (folios, heads)
     key = Plan(groups(2), NoCache(), []).groups[1].key
-    cache = DictCache({key: paginated_entry(True), NoCache().key(key, "body", {"h": "front"}): body()})
+    cache = DictCache({key: paginated_entry(True), NoCache().key(key, "body"): body()})
     plan = Plan(groups(2), cache, [])
     assert plan.todo == []  # its page breaks are known
     plan.set_front(pages=4, counter=4, strings={"h": "front"})
@@ -106,4 +106,4 @@ def test_a_cached_result_keeps_the_pages_it_was_made_from():
     plan.set_front(pages=3, counter=3, strings={"h": "front"})
     assert 1 in plan.results and plan.todo == []
     # an edit before it that moves its folios will need its pages: they are kept
-    assert cache.kept == {NoCache().key(key, "body", {"h": "front"})}
+    assert cache.kept == {NoCache().key(key, "body")}
