@@ -1,7 +1,9 @@
 """One build: read and check the whole book, render each edition in memory, then write them atomically."""
 from __future__ import annotations
 
+import dataclasses
 import gc
+import json
 import os
 import re
 import shutil
@@ -108,7 +110,7 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
 
     def read():
         book = load_book(options.book, strict=options.strict, page_size=options.page_size, files=options.files)
-        return book, check_stylesheets(book, options.strict)
+        return book, check_stylesheets(book, options.strict, out / CSS_CHECKED)
 
     if options.jobs != 0:
         from .layout_workers import start_fork_server
@@ -197,6 +199,7 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
                                        detail=lambda p: str(p))
     if group_cache is not None:
         group_cache.flush()  # the layout of each chapter group, for the next build
+    _keep_css_check(book, out / CSS_CHECKED)
     return result
 
 
@@ -271,9 +274,66 @@ class StyleWarning(Problem):
 _WEASY_AT = re.compile(r"^(?P<what>.*?) at (?P<line>\d+):(?P<col>\d+)(?P<rest>.*)$", re.S)
 
 
-def check_stylesheets(book, strict: bool = False) -> list:
+CSS_CHECKED = ".bookgen-css.json"  # in the output folder: what the last check of the stylesheets found
+
+
+def check_stylesheets(book, strict: bool = False, record: Path | None = None) -> list:
     """Parse each stylesheet the PDF uses on its own, so that what WeasyPrint says about one names it and
-    its line (WeasyPrint itself only says `at 2:6`)."""
+    its line (WeasyPrint itself only says `at 2:6`). What it found is kept in `record` by a build that succeeds
+    (_keep_css_check), under a digest of every stylesheet (the book's own, and those they may import) and of
+    WeasyPrint's version: a rebuild after an edit of the text then does not import WeasyPrint here (0.4 s; the
+    layout processes have it)."""
+    from .write_pdf import stylesheets
+
+    key = _stylesheets_key(book, stylesheets(book))
+    found = None
+    if record is not None and key is not None:
+        try:
+            kept = json.loads(record.read_text(encoding="utf-8"))
+            if kept.get("key") == key:
+                found = [StyleWarning(**{**w, "path": Path(w["path"]) if w["path"] else None}) for w in kept["found"]]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            pass
+    if found is None:
+        found = _check_stylesheets(book)
+    _CSS_CHECKS[id(book)] = (key, found)
+    return [dataclasses.replace(w, warning=not strict) for w in found]
+
+
+_CSS_CHECKS: dict = {}  # id(book) -> (key, what the check found), until the build that read it has written
+
+
+def _keep_css_check(book, record: Path) -> None:
+    key, found = _CSS_CHECKS.pop(id(book), (None, None))
+    if key is None:
+        return
+    from .atomic import write_atomic
+    try:
+        text = json.dumps({"key": key, "found": [{**dataclasses.asdict(w), "path": str(w.path) if w.path else None}
+                                                 for w in found]})
+        if not record.is_file() or record.read_text(encoding="utf-8") != text:
+            write_atomic(record, text.encode("utf-8"))
+    except OSError:
+        pass  # only the next build is slower
+
+
+def _stylesheets_key(book, paths) -> str | None:
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .book_files import own_files
+    h = hashlib.sha256()
+    try:
+        h.update(f"{version('weasyprint')}\0".encode())
+        for path in [*paths, *own_files(book.root, "", "**/*.css")]:
+            h.update(str(path).encode("utf-8", "surrogateescape") + b"\0" + Path(path).read_bytes() + b"\0")
+    except (OSError, PackageNotFoundError):
+        return None  # checked anew: it says what cannot be read
+    h.update(Path(__file__).read_bytes())  # how it checks
+    return h.hexdigest()
+
+
+def _check_stylesheets(book, strict: bool = False) -> list:
     from weasyprint import CSS
 
     from .write_pdf import fetcher_for, stylesheets

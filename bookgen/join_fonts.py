@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 
 from pikepdf import Array, Dictionary, Name
 
 
 class FontSubsets:
     """The font subsets met in the parts, by the name WeasyPrint gave them."""
-
-    def __init__(self):
-        self.subset_names: set = set()  # font subset names (`/ABCDEF+Name`) used so far
-        self.subsets: dict = {}  # a subset's name as WeasyPrint wrote it -> its font dicts
 
     def rename(self, pages, first: int) -> None:
         """Each part embeds its own subset of a font, and WeasyPrint names a subset after the font file
@@ -52,6 +49,11 @@ class FontSubsets:
                 if isinstance(descriptor, Dictionary):
                     descriptor.FontName = new
 
+    def __init__(self, programs=None):
+        self.subset_names: set = set()  # font subset names (`/ABCDEF+Name`) used so far
+        self.subsets: dict = {}  # a subset's name as WeasyPrint wrote it -> its font dicts
+        self.programs = programs  # merged programs kept between builds (MergedPrograms), or None
+
     def merge(self, dst) -> None:
         """One font program for each face: the subsets the parts embed of one font file (WeasyPrint keeps each
         glyph's id in a subset, and its glyphs self-contained) become one subset with all their glyphs, and
@@ -60,7 +62,7 @@ class FontSubsets:
             if len(fonts) < 2:
                 continue
             try:
-                merged = merged_font(fonts)
+                merged = merged_font(fonts, self.programs)
             except Exception:  # not a kind of font this knows how to merge: keep the subsets
                 continue
             if merged is None:
@@ -102,7 +104,7 @@ class FontSubsets:
                     font.ToUnicode = dst.make_stream(to_unicode_cmap(unified))
 
 
-def merged_font(fonts):
+def merged_font(fonts, programs=None):
     """(the font dict to keep, its merged OpenType/CFF program, widths {cid: w}, ToUnicode {cid: hex}) for
     subsets of one CFF font with identity glyph ids and no subroutines; None when they are not such.
     One subset is read at a time (a book has one per chapter group and face)."""
@@ -127,6 +129,38 @@ def merged_font(fonts):
             return None
         candidates.append((glyphs, font, data, descendant))
 
+    _, keep, data, descendant = max(candidates, key=lambda c: c[0])
+    # the merged font's widths and texts: the kept subset's, then each glyph from the first part that has it
+    widths = widths_of(descendant.get("/W", []))
+    unicode = cmap_entries(keep.get("/ToUnicode"))
+    sources = {}  # cid -> the subset to take its glyph program from
+    for _, font, its_data, its_descendant in candidates:
+        if font is keep:
+            continue
+        for cid, text in cmap_entries(font.get("/ToUnicode")).items():
+            unicode.setdefault(cid, text)  # the first part's text for a glyph, as in one document
+        for cid, width in widths_of(its_descendant.get("/W", [])).items():
+            if cid not in widths:
+                widths[cid] = width
+                sources[cid] = its_data
+    # A glyph's program is the same in every subset of one font file (WeasyPrint keeps its id, fontTools writes
+    # it without subroutines): the merged program is the kept subset's with the other glyphs added, whichever
+    # part they came from. Kept between builds under that: an edit that adds no glyph merges nothing.
+    key = hashlib.sha256(data + json.dumps(sorted(widths)).encode()).hexdigest()
+    program = programs.get(key) if programs is not None else None
+    if program is None:
+        program = _merged_program(data, sources)
+        if program is None:
+            return None
+        if programs is not None:
+            programs.put(key, program)
+    return keep, program, widths, unicode
+
+
+def _merged_program(data: bytes, sources: dict) -> bytes | None:
+    """The subset `data` with the glyphs `sources` (cid -> the subset holding it) added; None when it cannot be."""
+    from fontTools.ttLib import TTFont
+
     def load(data):
         # the same bytes from one build to the next; the subset's bounding box kept (the PDF gives the font's)
         tt = TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False)
@@ -138,44 +172,53 @@ def merged_font(fonts):
             return None, None  # CID-keyed, or glyphs that call subroutines: their programs cannot move
         return tt, top
 
-    _, keep, data, descendant = max(candidates, key=lambda c: c[0])
     base, base_top = load(data)
     if base is None:
         return None
     order = base.getGlyphOrder()
     private = base_top.Private
-    widths = widths_of(descendant.get("/W", []))
-    unicode = cmap_entries(keep.get("/ToUnicode"))
-    for _, font, data, its_descendant in candidates:
-        if font is keep:
-            continue
-        its_widths = widths_of(its_descendant.get("/W", []))
-        for cid, text in cmap_entries(font.get("/ToUnicode")).items():
-            unicode.setdefault(cid, text)  # the first part's text for a glyph, as in one document
-        if its_widths.keys() <= widths.keys():  # no glyph the merged font lacks: nothing to read
-            continue
-        tt, top = load(data)
+    by_subset: dict = {}
+    for cid, its_data in sources.items():
+        by_subset.setdefault(id(its_data), (its_data, []))[1].append(cid)
+    for its_data, cids in by_subset.values():
+        tt, top = load(its_data)
         if tt is None:
             return None
         if (getattr(top.Private, "nominalWidthX", 0) != getattr(private, "nominalWidthX", 0)
                 or getattr(top.Private, "defaultWidthX", 0) != getattr(private, "defaultWidthX", 0)):
             return None  # widths inside the glyph programs would read differently
         its_order = tt.getGlyphOrder()
-        for cid in its_widths:
-            if cid in widths:
-                continue
-            if cid >= len(its_order):
-                return None
-            if cid >= len(order) or order[cid] != its_order[cid]:
+        for cid in cids:
+            if cid >= len(its_order) or cid >= len(order) or order[cid] != its_order[cid]:
                 return None
             name = order[cid]
             base_top.CharStrings[name] = top.CharStrings[name]
             base["hmtx"][name] = tt["hmtx"][name]
-            widths[cid] = its_widths[cid]
         del tt, top
     out = io.BytesIO()
     base.save(out)
-    return keep, out.getvalue(), widths, unicode
+    return out.getvalue()
+
+
+class MergedPrograms:
+    """Merged font programs kept between builds, as entries of the chapter groups' cache (bookgen/group_cache.py):
+    read here (the join's process), written by the build once it has written its outputs (`new`, `used`)."""
+
+    def __init__(self, folder):
+        from .group_cache import GroupCache
+        self.cache = GroupCache(folder)
+        self.new: dict = {}  # key -> program, merged by this join
+        self.used: list = []  # keys of the kept programs this join used
+
+    def get(self, key: str) -> bytes | None:
+        entry = self.cache.get("font-" + key)
+        if entry is None or not isinstance(entry.get("pdf"), bytes):
+            return None
+        self.used.append("font-" + key)
+        return entry["pdf"]
+
+    def put(self, key: str, program: bytes) -> None:
+        self.new["font-" + key] = program
 
 
 def widths_of(array) -> dict:

@@ -43,7 +43,7 @@ class JoinMismatch(Exception):
 
 
 def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | None = None,
-              metadata_from: int = 0) -> list[str]:
+              metadata_from: int = 0, programs=None) -> list[str]:
     """Join ``parts`` (PDF bytes, in page order) into one PDF written to ``out``.
 
     ``out`` is a path or a writable binary file object. Pages before ``body_start``
@@ -52,6 +52,8 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
     (clipped to the /MediaBox, as readers do anyway). Document metadata (/Info, /Lang,
     /MarkInfo, /ViewerPreferences, XMP /Metadata, /OutputIntents) comes from part
     ``metadata_from``; the PDF version is the highest of the parts.
+
+    ``programs``: merged font programs kept between builds (join_fonts.MergedPrograms), or None.
 
     Returns the ids of ``bookgen-xref:`` links whose destination no part defines (the
     link is still written, as a /Dest to that name), sorted and without duplicates.
@@ -72,7 +74,7 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
         for data in parts:
             sources.append(pikepdf.open(io.BytesIO(data)))
         with pikepdf.new() as dst:
-            joiner = _Joiner(dst, lang=sources[metadata_from].Root.get("/Lang"))
+            joiner = _Joiner(dst, lang=sources[metadata_from].Root.get("/Lang"), programs=programs)
             for index, src in enumerate(sources):
                 joiner.add_part(src, is_meta=index == metadata_from)
             unresolved = joiner.finish(body_start=body_start, bleed_pt=bleed_pt)
@@ -181,7 +183,7 @@ def _name_bytes(key) -> bytes:
 
 
 class _Joiner:
-    def __init__(self, dst: pikepdf.Pdf, *, lang=None):
+    def __init__(self, dst: pikepdf.Pdf, *, lang=None, programs=None):
         self.dst = dst
         self.lang = lang                   # the joined document's /Lang
         self.page_count = 0
@@ -194,7 +196,7 @@ class _Joiner:
         self.reparent: list = []           # (parent-tree values, old doc/root objgens)
         self.role_map: dict = {}
         self.class_map: dict = {}
-        self.fonts = FontSubsets()         # the parts' font subsets (bookgen/join_fonts.py)
+        self.fonts = FontSubsets(programs)         # the parts' font subsets (bookgen/join_fonts.py)
         self.namespaces: list = []
         self.id_tree: dict = {}            # bytes -> (key, value)
         self.names: dict[str, dict] = {}   # tree name -> {name bytes: (key, value)}
@@ -588,9 +590,14 @@ def _copy_direct(dst, obj):
     return obj
 
 
-def join_in_a_process(parts: list[bytes], *, body_start: int) -> tuple[bytes, list[str]]:
-    """join_pdfs in a fresh Python process (it imports only pikepdf), so that the memory the join needs (about
-    1 MB for each part opened) is never added to the layout's: the build's largest process stays small."""
+def join_in_a_process(parts: list[bytes], *, body_start: int, context=None, fonts_kept=None
+                      ) -> tuple[bytes, list[str], dict, list]:
+    """join_pdfs in a fresh process, so that the memory the join needs (about 1 MB for each part opened) is
+    never added to the layout's: the build's largest process stays small. `context`: a multiprocessing
+    context whose processes fork from a server that has imported pikepdf (bookgen/layout_workers.py), which
+    saves starting Python and importing it; else a new Python. `fonts_kept`: the folder of the merged font
+    programs kept between builds (bookgen/group_cache.py's); (the PDF, unresolved link ids, the programs merged
+    now {key: bytes}, the keys of the kept ones used) are returned, for the build to keep once it has written."""
     import json
     import subprocess
     import sys
@@ -605,19 +612,60 @@ def join_in_a_process(parts: list[bytes], *, body_start: int) -> tuple[bytes, li
             path.write_bytes(data)
             paths.append(str(path))
         out = Path(tmp) / "book.pdf"
+        if context is not None:
+            parent, child = context.Pipe()
+            process = context.Process(target=_join_child, args=(child, str(out), body_start, paths, fonts_kept),
+                                      daemon=True)
+            process.start()
+            child.close()
+            try:
+                kind, value = parent.recv()
+            except EOFError:
+                kind, value = "error", "the join process stopped"
+            process.join()
+            if kind == "mismatch":
+                return _mismatch(value)
+            if kind != "ok":
+                raise RuntimeError(f"joining the chapter groups' PDFs failed:\n{value[-3000:]}")
+            return (out.read_bytes(), *value)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")]))}
         run = subprocess.run([sys.executable, "-m", "bookgen.join_pdf", str(out), str(body_start), *paths],
                              # run in the temporary folder: `-m` puts the working folder first on sys.path,
                              # and another checkout's bookgen/ there must not be the one that runs
                              capture_output=True, text=True, env=env, cwd=tmp)
         if run.returncode == 3:  # JoinMismatch: the message is its last line
-            from .errors import BookError, Problem
-            raise BookError(Problem(None, "internal error: " + run.stderr.strip().splitlines()[-1], None,
-                                    "nothing was written; build with --jobs 0 to lay the book out as one "
-                                    "document, and please report this with the book"))
+            _mismatch(run.stderr.strip().splitlines()[-1])
         if run.returncode != 0:
             raise RuntimeError(f"joining the chapter groups' PDFs failed:\n{run.stderr[-3000:]}")
-        return out.read_bytes(), json.loads(run.stdout.strip().splitlines()[-1])
+        return out.read_bytes(), json.loads(run.stdout.strip().splitlines()[-1]), {}, []
+
+
+def _mismatch(message: str):
+    from .errors import BookError, Problem
+    raise BookError(Problem(None, "internal error: " + message, None,
+                            "nothing was written; build with --jobs 0 to lay the book out as one "
+                            "document, and please report this with the book"))
+
+
+def _join_child(conn, out: str, body_start: int, paths: list, fonts_kept=None) -> None:
+    """The join in a process forked for it: ("ok", (unresolved ids, new font programs, kept ones used)),
+    ("mismatch", message) or ("error", text)."""
+    import traceback
+
+    from .processes import die_with_parent
+    die_with_parent()  # a build stopped (Ctrl-C, killed) takes its join with it
+    try:
+        parts = [open(p, "rb").read() for p in paths]
+        from .join_fonts import MergedPrograms
+        programs = MergedPrograms(fonts_kept) if fonts_kept else None
+        unresolved = join_pdfs(parts, out, body_start=body_start, programs=programs)
+        conn.send(("ok", (unresolved, programs.new if programs else {}, programs.used if programs else [])))
+    except JoinMismatch as e:
+        conn.send(("mismatch", str(e)))
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        conn.close()
 
 
 def main(argv=None) -> int:

@@ -149,8 +149,8 @@ def start_fork_server():
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return None
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["bookgen.processes", "bookgen.split_layout", "bookgen.layout_workers", "bookgen.pagemap", "bookgen.cover",
-                                "weasyprint"])
+    ctx.set_forkserver_preload(["bookgen.processes", "bookgen.split_layout", "bookgen.layout_workers", "bookgen.pagemap",
+                                "bookgen.cover", "bookgen.join_pdf", "bookgen.overlay", "bookgen.preload"])
     # The server imports bookgen by name, from its own sys.path (it ignores ours): put this bookgen first, or a
     # checkout run from another folder, or an installed bookgen, would lay out the groups with other code.
     saved = os.environ.get("PYTHONPATH")

@@ -131,7 +131,15 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     pdf, unresolved = b"", []
     if want_pdf:  # (an EPUB alone needs only the page map)
         try:
-            pdf, unresolved = join_in_a_process([front.pdf] + [r.pdf for r in body], body_start=plan.body_start)
+            context = start_fork_server() if processes else None
+            with main_module_hidden():
+                pdf, unresolved, programs, used = join_in_a_process(
+                    [front.pdf] + [r.pdf for r in body], body_start=plan.body_start, context=context,
+                    fonts_kept=cache.folder if cache.read else None)
+            for key, program in programs.items():  # merged fonts, kept for the next build's join
+                cache.put(key, {"pdf": program})
+            for key in used:
+                cache.keep(key)
         except RuntimeError as e:
             raise BookError(f"internal error: {e}") from None
     t_join = time.perf_counter() - t_join

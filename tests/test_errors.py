@@ -244,6 +244,17 @@ def test_stylesheet_warnings_name_the_stylesheet_and_line(tmp_path):
     assert r.stderr.splitlines() == [e.replace("warning: ", "") for e in expected] + [
         "build failed: 2 errors; nothing was written"]
     assert state(tmp_path / "dist") == before
+    # a rebuild after an edit of the text says the same, from what the last check found (dist/.bookgen-css.json,
+    # so that this process need not load WeasyPrint); an edit of the stylesheet is checked again
+    chapter = next((book / "chapters").glob("*.md"))
+    chapter.write_text(chapter.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
+    r = build_cli(tmp_path, "--quiet")
+    assert r.returncode == 0 and r.stderr.splitlines() == expected
+    assert "colr: blue" in (tmp_path / "dist" / ".bookgen-css.json").read_text(encoding="utf-8")
+    (book / "styles" / "book.css").write_text("p { color: #333; }\nh1 { color: blue; }\n\nh2 { margin: banana; }\n",
+                                              encoding="utf-8")
+    r = build_cli(tmp_path, "--quiet")
+    assert r.returncode == 0 and r.stderr.splitlines() == expected[1:]
 
 
 def test_bad_page_size_option(tmp_path):

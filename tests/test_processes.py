@@ -62,8 +62,9 @@ def kill_group(proc, mark):
             pass
 
 
-# What a finished build keeps beside the files for the next one: its record and its chapter groups' layouts.
-CACHE = {".bookgen-cache.json", ".bookgen-cache"}
+# What a finished build keeps beside the files for the next one: its record, its chapter groups' layouts and what
+# the check of its stylesheets found.
+CACHE = {".bookgen-cache.json", ".bookgen-cache", ".bookgen-css.json"}
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.3, 1.0, 2.0, 3.5])
