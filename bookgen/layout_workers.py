@@ -153,12 +153,21 @@ def start_fork_server():
                                 "bookgen.cover", "bookgen.join_pdf", "bookgen.overlay", "bookgen.preload"])
     # The server imports bookgen by name, from its own sys.path (it ignores ours): put this bookgen first, or a
     # checkout run from another folder, or an installed bookgen, would lay out the groups with other code.
+    # Its sys.path begins with its working folder (`python -c`), before PYTHONPATH: it starts in this bookgen's
+    # folder, so that a bookgen/ in the folder the build runs from is not the one it imports, and goes back to
+    # that folder once its imports are done (bookgen/preload.py).
+    project = str(Path(__file__).resolve().parent.parent)
     saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent), saved]))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [project, saved]))
+    cwd = os.getcwd()
+    os.environ["BOOKGEN_CWD"] = cwd
     try:
+        os.chdir(project)
         with main_module_hidden():
             multiprocessing.forkserver.ensure_running()
     finally:
+        os.chdir(cwd)
+        del os.environ["BOOKGEN_CWD"]
         if saved is None:
             del os.environ["PYTHONPATH"]
         else:
