@@ -392,8 +392,10 @@ def test_outputs_are_complete_when_written(tmp_path):
     out = tmp_path / "dist"
     _fake_old(out, SLUG)
     build_into(book, out)
-    # a short book is laid out in one document: no chapter groups to keep (.bookgen-cache/)
-    assert sorted(p.name for p in out.iterdir()) == [".bookgen-cache.json", f"{SLUG}.epub", f"{SLUG}.pdf"]
+    # a short book is laid out in one document: no chapter groups to keep (.bookgen-cache/); the no-change
+    # record and what the stylesheets' check found are kept for the next build
+    assert sorted(p.name for p in out.iterdir()) == [".bookgen-cache.json", ".bookgen-css.json", f"{SLUG}.epub",
+                                                      f"{SLUG}.pdf"]
     assert PdfReader(out / f"{SLUG}.pdf").pages
     assert zipfile.ZipFile(out / f"{SLUG}.epub").testzip() is None
 
