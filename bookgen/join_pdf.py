@@ -590,14 +590,13 @@ def _copy_direct(dst, obj):
     return obj
 
 
-def join_in_a_process(parts: list[bytes], *, body_start: int, context=None, fonts_kept=None
+def join_in_a_process(parts: list[bytes], *, body_start: int, fonts_kept=None
                       ) -> tuple[bytes, list[str], dict, list]:
-    """join_pdfs in a fresh process, so that the memory the join needs (about 1 MB for each part opened) is
-    never added to the layout's: the build's largest process stays small. `context`: a multiprocessing
-    context whose processes fork from a server that has imported pikepdf (bookgen/layout_workers.py), which
-    saves starting Python and importing it; else a new Python. `fonts_kept`: the folder of the merged font
-    programs kept between builds (bookgen/group_cache.py's); (the PDF, unresolved link ids, the programs merged
-    now {key: bytes}, the keys of the kept ones used) are returned, for the build to keep once it has written."""
+    """join_pdfs in a fresh Python process (it imports only pikepdf), so that the memory the join needs (about
+    1 MB for each part opened) is never added to the layout's: the build's largest process stays small.
+    `fonts_kept`: the folder of the merged font programs kept between builds (bookgen/group_cache.py's);
+    returns (the PDF, unresolved link ids, the programs merged now {key: bytes}, the keys of the kept ones it
+    used), for the build to keep once it has written its outputs."""
     import json
     import subprocess
     import sys
@@ -612,24 +611,9 @@ def join_in_a_process(parts: list[bytes], *, body_start: int, context=None, font
             path.write_bytes(data)
             paths.append(str(path))
         out = Path(tmp) / "book.pdf"
-        if context is not None:
-            parent, child = context.Pipe()
-            process = context.Process(target=_join_child, args=(child, str(out), body_start, paths, fonts_kept),
-                                      daemon=True)
-            process.start()
-            child.close()
-            try:
-                kind, value = parent.recv()
-            except EOFError:
-                kind, value = "error", "the join process stopped"
-            process.join()
-            if kind == "mismatch":
-                return _mismatch(value)
-            if kind != "ok":
-                raise RuntimeError(f"joining the chapter groups' PDFs failed:\n{value[-3000:]}")
-            return (out.read_bytes(), *value)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")]))}
-        run = subprocess.run([sys.executable, "-m", "bookgen.join_pdf", str(out), str(body_start), *paths],
+        args = ["--fonts-kept", str(Path(fonts_kept).resolve())] if fonts_kept else []
+        run = subprocess.run([sys.executable, "-m", "bookgen.join_pdf", *args, str(out), str(body_start), *paths],
                              # run in the temporary folder: `-m` puts the working folder first on sys.path,
                              # and another checkout's bookgen/ there must not be the one that runs
                              capture_output=True, text=True, env=env, cwd=tmp)
@@ -637,7 +621,9 @@ def join_in_a_process(parts: list[bytes], *, body_start: int, context=None, font
             _mismatch(run.stderr.strip().splitlines()[-1])
         if run.returncode != 0:
             raise RuntimeError(f"joining the chapter groups' PDFs failed:\n{run.stderr[-3000:]}")
-        return out.read_bytes(), json.loads(run.stdout.strip().splitlines()[-1]), {}, []
+        said = json.loads(run.stdout.strip().splitlines()[-1])
+        programs = {key: (Path(tmp) / f"{key}.cff").read_bytes() for key in said["new"]}
+        return out.read_bytes(), said["unresolved"], programs, said["used"]
 
 
 def _mismatch(message: str):
@@ -647,40 +633,30 @@ def _mismatch(message: str):
                             "document, and please report this with the book"))
 
 
-def _join_child(conn, out: str, body_start: int, paths: list, fonts_kept=None) -> None:
-    """The join in a process forked for it: ("ok", (unresolved ids, new font programs, kept ones used)),
-    ("mismatch", message) or ("error", text)."""
-    import traceback
-
-    from .processes import die_with_parent
-    die_with_parent()  # a build stopped (Ctrl-C, killed) takes its join with it
-    try:
-        parts = [open(p, "rb").read() for p in paths]
-        from .join_fonts import MergedPrograms
-        programs = MergedPrograms(fonts_kept) if fonts_kept else None
-        unresolved = join_pdfs(parts, out, body_start=body_start, programs=programs)
-        conn.send(("ok", (unresolved, programs.new if programs else {}, programs.used if programs else [])))
-    except JoinMismatch as e:
-        conn.send(("mismatch", str(e)))
-    except Exception:
-        conn.send(("error", traceback.format_exc()))
-    finally:
-        conn.close()
-
-
 def main(argv=None) -> int:
-    """python -m bookgen.join_pdf OUT BODY_START PART.pdf... : prints the unresolved link ids as JSON."""
+    """python -m bookgen.join_pdf [--fonts-kept DIR] OUT BODY_START PART.pdf... : prints as JSON the unresolved
+    link ids, the keys of the font programs merged now (written beside OUT as KEY.cff) and of those kept in DIR
+    that it used."""
     import json
     import sys
+    from pathlib import Path
+
+    from .join_fonts import MergedPrograms
     argv = sys.argv[1:] if argv is None else argv
+    programs = None
+    if argv[:1] == ["--fonts-kept"]:
+        programs, argv = MergedPrograms(argv[1]), argv[2:]
     out, body_start, paths = argv[0], int(argv[1]), argv[2:]
     parts = [open(p, "rb").read() for p in paths]
     try:
-        unresolved = join_pdfs(parts, out, body_start=body_start)
+        unresolved = join_pdfs(parts, out, body_start=body_start, programs=programs)
     except JoinMismatch as e:
         print(e, file=sys.stderr)
         return 3
-    print(json.dumps(unresolved))
+    new = programs.new if programs else {}
+    for key, program in new.items():  # beside the joined PDF, for the build to keep
+        (Path(out).parent / f"{key}.cff").write_bytes(program)
+    print(json.dumps({"unresolved": unresolved, "new": sorted(new), "used": programs.used if programs else []}))
     return 0
 
 

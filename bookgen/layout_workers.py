@@ -150,7 +150,7 @@ def start_fork_server():
         return None
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["bookgen.processes", "bookgen.split_layout", "bookgen.layout_workers", "bookgen.pagemap",
-                                "bookgen.cover", "bookgen.join_pdf", "bookgen.overlay", "bookgen.preload"])
+                                "bookgen.cover", "bookgen.overlay", "bookgen.preload"])
     # The server imports bookgen by name, from its own sys.path (it ignores ours): put this bookgen first, or a
     # checkout run from another folder, or an installed bookgen, would lay out the groups with other code.
     # Its sys.path begins with its working folder (`python -c`), before PYTHONPATH: it starts in this bookgen's

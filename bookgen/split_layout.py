@@ -131,11 +131,11 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     pdf, unresolved = b"", []
     if want_pdf:  # (an EPUB alone needs only the page map)
         try:
-            context = start_fork_server() if processes else None
-            with main_module_hidden():
-                pdf, unresolved, programs, used = join_in_a_process(
-                    [front.pdf] + [r.pdf for r in body], body_start=plan.body_start, context=context,
-                    fonts_kept=cache.folder if cache.read else None)
+            # (in a new Python: a process forked from the layout processes' server would carry WeasyPrint's
+            # memory, and be the build's largest)
+            pdf, unresolved, programs, used = join_in_a_process(
+                [front.pdf] + [r.pdf for r in body], body_start=plan.body_start,
+                fonts_kept=cache.folder if cache.read else None)
             for key, program in programs.items():  # merged fonts, kept for the next build's join
                 cache.put(key, {"pdf": program})
             for key in used:
