@@ -1,7 +1,8 @@
 """One chapter group laid out by WeasyPrint, in whatever process runs it: its pages broken, then stopped at the
-barrier (bookgen/weasy.py) to say how many pages it has and to be told the page counter and named strings it
-starts from; then its margins drawn and its PDF written. Notes are kept on their calls' pages by sending a block
-on and laying the group out again (`Relayout`)."""
+barrier (bookgen/weasy.py) to say how many pages it has and to be told where it falls; then its PDF written. A
+body group is written without its margin boxes, which `refinish` draws for its place in the book (also for a
+group whose pages come from the cache); the front matter is drawn whole. Notes are kept on their calls' pages by
+sending a block on and laying the group out again (`Relayout`)."""
 from __future__ import annotations
 
 import contextlib
@@ -223,7 +224,7 @@ class _Pages:
 
 def _paginated(book, group, context, pages, pushed, rounds, barrier, root, paginate_only=False) -> dict:
     """At the barrier: keep the notes on their calls' pages (or lay out again), say where the group begins, and
-    set the page counter and named strings it starts from."""
+    (the front matter) set the page counter and named strings it starts from."""
     from . import weasy
     from . import write_pdf as W
 

@@ -173,7 +173,6 @@ class Plan:
     def body_key(self, index):
         """A group's pages, wherever it falls: drawn without their margins, they depend on nothing of its place
         (the running heads carried into it, its folios, whether the blank page before it is kept)."""
-        finish = self.finishes[index]
         return self.cache.key(self.groups[index].key, "body")
 
     def place(self):

@@ -205,7 +205,6 @@ def _worker(conn, book, options, sheets, page_css):
     """Lay out the groups the parent sends. A group whose folio is not known yet when its pages are broken waits
     at the barrier in a greenlet, while the worker lays out the next group."""
     import signal
-    import traceback
 
     import greenlet
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
@@ -220,27 +219,16 @@ def _worker(conn, book, options, sheets, page_css):
         def barrier(p):
             conn.send(p)
             return main.switch(_Waiting(group.index))  # resumed with the Finish
-        try:
-            return layout_group(book, options, group, setup, barrier)
-        except Unsupported as e:
-            return Refused(str(e))
-        except BookError as e:
-            return BookProblems(tuple(e.problems))
-        except Exception:
-            return Crashed(BookError(f"internal error in a layout process:\n{traceback.format_exc()}"))
-        except BaseException as e:
-            if type(e).__name__ != "FatalURLFetchingError":  # WeasyPrint stops on our fetcher's refusal so
-                raise
-            return BookProblems((Problem(None, str(e), None, "a book may use only files inside its folder; check "
-                                         "the templates and stylesheets"),))
+        return _reported(layout_group, book, options, group, setup, barrier)
 
     try:
         while True:
             message = conn.recv()
             if message is None:
                 return
-            if isinstance(message, Refinish):
-                conn.send(_refinished(book, options, setup, message))
+            if isinstance(message, Refinish):  # its pages from the cache: its margins only
+                conn.send(_reported(refinish, book, options, message.html, setup, message.index, message.body,
+                                    message.finish))
                 continue
             if isinstance(message, Group):
                 layout = greenlet.greenlet(run)
@@ -256,14 +244,19 @@ def _worker(conn, book, options, sheets, page_css):
         return  # the build stopped (a Ctrl-C, an error elsewhere): nothing more to do
 
 
-def _refinished(book, options, setup, message: Refinish):
-    """A group's folios drawn over its pages from the cache; or what went wrong, as a message."""
+def _reported(work, *args):
+    """What `work(*args)` gives, or what went wrong as a message for the build."""
     import traceback
     try:
-        return refinish(book, options, message.html, setup, message.index, message.body, message.finish)
+        return work(*args)
     except Unsupported as e:
         return Refused(str(e))
     except BookError as e:
         return BookProblems(tuple(e.problems))
     except Exception:
         return Crashed(BookError(f"internal error in a layout process:\n{traceback.format_exc()}"))
+    except BaseException as e:
+        if type(e).__name__ != "FatalURLFetchingError":  # WeasyPrint stops on our fetcher's refusal so
+            raise
+        return BookProblems((Problem(None, str(e), None, "a book may use only files inside its folder; check "
+                                     "the templates and stylesheets"),))

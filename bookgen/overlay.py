@@ -1,9 +1,9 @@
-"""A chapter group's folios laid over its pages. The group is drawn without the page edges that show a page
-counter, and those edges in a document of their own once the group's place in the book is known
+"""A chapter group's margins (folios, running heads) laid over its pages. The group is drawn without its margin
+boxes, and they are drawn in a document of their own once the group's place in the book is known
 (bookgen/weasy.py, `margins_document`): a page shift then redraws a few margin boxes, not the group. Here the
 second document's pages are laid over the first's, as if WeasyPrint had drawn them together: the same content
 stream after the page's own, its resources renamed apart (bookgen/join_fonts.py then merges the two subsets of a
-font), its marked content an artifact (a folio is pagination, not text of the book)."""
+font), its marked content an artifact (folios and running heads are pagination, not text of the book)."""
 from __future__ import annotations
 
 import io

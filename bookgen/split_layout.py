@@ -5,11 +5,11 @@ pages before it: each group is its own WeasyPrint document (the whole print HTML
 elements left empty and hidden, so that every selector matches as in the whole book). Only what CSS draws in
 the page margins depends on the groups before: the folio and the running heads. WeasyPrint draws the margins
 after it has broken the pages (weasyprint.layout.layout_document), so each group stops there, says how many
-pages it has (a barrier), and is told the named strings it starts from; then it draws its margins, except the
-page edges that show a page counter, and writes its PDF. Those edges are drawn in a small document of their own,
-with the book's page numbers, and laid over the group's pages (layout_group.refinish, overlay.py): when an edit
-moves the pages after it, the groups there keep their pages (the cache's `Body`) and only their folios are
-drawn again. The front matter (the contents needs every chapter's folio) is laid out last, with
+pages it has (a barrier), and is told where it falls; then it writes its PDF without any margin box, saying for
+each page what its margins need. They are drawn in a small document of their own, with the book's page numbers
+and the running heads carried from the groups before, and laid over the group's pages (layout_group.refinish,
+overlay.py): when an edit moves the pages after it, the groups there keep their pages (the cache's `Body`) and
+only their margins are drawn again. The front matter (the contents needs every chapter's folio) is laid out last, with
 an empty stand-in for each chapter whose page counter is set to the chapter's folio; its pages before the first
 stand-in are kept. bookgen/join_pdf.py joins the PDFs (tags, outline, links between groups, page labels, one
 subset of each font).

@@ -11,7 +11,9 @@ What reaches inside, and why:
   the page map, the note placement check and the split layout's page sides;
 - the page-breaking stage (`layout.make_all_pages`, `layout.make_margin_boxes`, `context.page_maker`,
   `context.string_set`, `context.get_string_set_for`): the split layout stops a group once its pages are
-  broken, then sets the folio and running heads it starts from before the margins are drawn;
+  broken, then sets the folio and running heads it starts from before the margins are drawn; or draws no margin
+  box, and records what they need, for a margins document of empty pages of those page types
+  (`layout.page.make_page`, `PageType`, `set_page_type_computed_styles`, `LayoutContext.get_string_set_for`);
 - fonts (`document.fonts`, `Font.to_unicode`, `Font.tables`): which faces set text, and variable fonts;
 - pydyf (the PDF writer): the speedups below, the page labels and the BleedBox.
 
@@ -273,9 +275,9 @@ def _current():
 def stop_after_pagination(on_paginated, margins_apart: list | None = None):
     """Within this block, a layout calls `on_paginated(context, page_boxes)` once WeasyPrint has broken its pages
     and before it draws the first margin box (weasyprint.layout.layout_document); other layouts (other
-    greenlets) pass through. With `margins_apart` (a list), the layout draws no margin box on an edge that shows
-    a page counter, and appends to the list, for each page, what drawing that edge needs: the page's type, its
-    counters and the named strings its margins ask for (`drawn`: whether it has such an edge)."""
+    greenlets) pass through. With `margins_apart` (a list), the layout draws no margin box, and appends to the
+    list, for each page, what drawing them needs: the page's type, its counters, the named strings set on it and
+    those set by its first element (margins_document)."""
     install_layout_hooks()
     key = _current()
     _STOPS[key] = {"pages": None, "called": False, "on_paginated": on_paginated, "apart": margins_apart}
