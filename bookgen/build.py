@@ -129,7 +129,8 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     cover = None
     if "epub" in options.formats:
         from .cover import start_cover
-        cover = start_cover(book)  # in another process, while the print edition is laid out
+        from .group_cache import FOLDER
+        cover = start_cover(book, out / FOLDER)  # in another process, while the print edition is laid out
     # The EPUB carries the print page numbers, so both editions need the laid-out print edition.
     from .group_cache import FOLDER
     rendered = timed("layout", lay_out_book, book, PrintOptions(options.bleed, options.crop_marks), options.jobs,
@@ -200,6 +201,8 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     if group_cache is not None:
         group_cache.flush()  # the layout of each chapter group, for the next build
     _keep_css_check(book, out / CSS_CHECKED)
+    if cover is not None and hasattr(cover, "keep"):
+        cover.keep()  # a generated cover, for the next build
     return result
 
 

@@ -45,11 +45,16 @@ class _Ready:
         return self.value
 
 
-def start_cover(book):
+def start_cover(book, kept=None):
     """Make the cover in another process while the print edition is laid out (rendering it at full size takes
-    about 30 MB, which the build's own process is spared); `.result()` gives what cover_image gives."""
+    about 30 MB, which the build's own process is spared); `.result()` gives what cover_image gives. `kept`: a
+    folder where the last build kept its generated cover (the chapter groups' cache): a cover made from the same
+    page and the same files is taken from there, and no process is started."""
     if book.meta.cover is not None:
         return _Ready(cover_image(book))
+    kept_cover = _Kept(book, kept) if kept is not None and kept.is_dir() else None
+    if kept_cover is not None and kept_cover.data is not None:
+        return kept_cover
     import dataclasses
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -65,5 +70,48 @@ def start_cover(book):
 
     class Pending:
         def result(self):
-            return future.result()
+            made = future.result()
+            if kept_cover is not None:
+                kept_cover.data = made[0]
+            return made
+
+        def keep(self):
+            if kept_cover is not None:
+                kept_cover.keep()
     return Pending()
+
+
+class _Kept:
+    """A generated cover kept between builds as `cover-<key>.jpg`, the key a digest of the cover's page and of
+    every file it may show or be drawn with (the book's files but its Markdown, templates, styles, fonts, code and
+    libraries: bookgen/cache.py)."""
+
+    def __init__(self, book, folder):
+        import hashlib
+
+        from .cache import inputs_digest
+        html = render(environment(book.root), "epub/cover-art.html.j2", **context(book, "epub"))
+        inputs = inputs_digest(book.root, folder.parent, skip_suffixes=(".md", ".markdown"))["inputs"]
+        key = hashlib.sha256(f"{inputs}\0{html}".encode("utf-8", "surrogateescape")).hexdigest()
+        self.folder, self.path, self.data, self.made = folder, folder / f"cover-{key}.jpg", None, False
+        try:
+            data = self.path.read_bytes()
+            if data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9":  # a whole JPEG
+                self.data = data
+        except OSError:
+            pass
+
+    def result(self):
+        return self.data, "image/jpeg", "jpg"
+
+    def keep(self):
+        """Once the build has written its outputs: this cover kept, any other removed."""
+        from .atomic import write_atomic
+        try:
+            if self.data is not None and not self.path.is_file():
+                write_atomic(self.path, self.data)
+            for old in self.folder.glob("cover-*.jpg"):
+                if old != self.path:
+                    old.unlink()
+        except OSError:
+            pass  # only the next build is slower

@@ -167,16 +167,11 @@ _MARGINS_SETUP: dict = {}
 
 
 def refinish(book, options, html_text: str, setup, index: int, body: Body, finish: Finish) -> GroupResult:
-    """A body group at its place in the book: its folios drawn (bookgen/weasy.py's margins document, laid over its
-    pages by bookgen/overlay.py), its labels, page starts and chapter folios counted from `finish`."""
-    from weasyprint import CSS, HTML
-
-    from . import weasy
-    from . import write_pdf as W
-    from .overlay import lay_over
+    """A body group at its place in the book: its margins drawn (bookgen/weasy.py's margins document, laid over its
+    pages by bookgen/overlay.py), its labels, page starts and chapter folios counted from `finish`. Without
+    `finish.draw` (an EPUB alone) nothing is drawn, nothing of WeasyPrint is needed, and `setup` may be None."""
     from .pagemap import PageStart
     t0 = time.perf_counter()
-    css, page_css, fetcher, font_config = setup
     skip = int(body.blank and not finish.keep_blank)  # the blank page before the opening, not needed here
     n = body.pages - skip
     counters = page_counters(body.counters, body.first + skip, finish.counter_before)
@@ -186,6 +181,12 @@ def refinish(book, options, html_text: str, setup, index: int, body: Body, finis
     glyphs = dict(body.font_glyphs)
     pdf = b""
     if finish.draw:
+        from weasyprint import CSS, HTML
+
+        from . import weasy
+        from . import write_pdf as W
+        from .overlay import lay_over
+        css, page_css, fetcher, font_config = setup
         key = (html_text, page_css, id(font_config))
         if key not in _MARGINS_SETUP:  # the same for every group of a book: parsed once per process
             _MARGINS_SETUP.clear()

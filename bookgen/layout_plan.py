@@ -168,7 +168,9 @@ class Plan:
             self.cache.put(self.result_key(r.index), dataclasses.asdict(r))
 
     def result_key(self, index):
-        return self.cache.key(self.groups[index].key, dataclasses.asdict(self.finishes[index]))
+        # (a result with its PDF serves a build without one too)
+        return self.cache.key(self.groups[index].key, dataclasses.asdict(dataclasses.replace(self.finishes[index],
+                                                                                              draw=True)))
 
     def body_key(self, index):
         """A group's pages, wherever it falls: drawn without their margins, they depend on nothing of its place
@@ -197,7 +199,7 @@ class Plan:
             hit = self.cache.get(self.result_key(index))
             body = None if hit else self.cache.get(self.body_key(index))
             if hit:
-                self.results[index] = result_from(hit)
+                self.results[index] = result_from(hit) if self.draw else dataclasses.replace(result_from(hit), pdf=b"")
                 self.cache.keep(self.body_key(index))  # for an edit that moves its folios
             elif body:
                 self.todo.insert(0, Refinish(index, Body(**body), finish, margins_html(self.groups[index].html)))  # its folios only

@@ -76,6 +76,10 @@ def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, fi
         def dispatch():
             # a worker lays out one group at a time, and holds at most MAX_WAITING more
             for c in conns:
+                while plan.todo and isinstance(plan.todo[0], Refinish) and not plan.todo[0].finish.draw:
+                    item = plan.take()  # no margins to draw (an EPUB alone): only counting, done here
+                    plan.on_done(refinish(book, options, item.html, None, item.index, item.body, item.finish),
+                                 refinished=True)
                 if plan.todo and running[c] is None and len(held[c]) + len(resumed[c]) <= MAX_WAITING:
                     item = plan.take()
                     if isinstance(item, Refinish):

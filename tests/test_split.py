@@ -165,8 +165,10 @@ def test_an_edit_lays_out_only_what_it_changed_and_matches_a_fresh_build(tmp_pat
     edit(chapter, word, word.upper())
     second = build_into(book, out, jobs=1)
     assert not second.cached and count_groups(second) == 1
-    # the join merged each face's subsets into one program, kept for the next join (bookgen/join_fonts.py)
+    # the join merged each face's subsets into one program, kept for the next join (bookgen/join_fonts.py); the
+    # generated cover is kept too (the EPUB made with it is compared with a fresh build's below)
     assert len(list((out / ".bookgen-cache").glob("font-*.pdf"))) >= 2
+    assert len(list((out / ".bookgen-cache").glob("cover-*.jpg"))) == 1
     fresh = build_into(book, tmp_path / "fresh", jobs=1, force=True)
     assert count_groups(fresh) == 6
     for fmt in ("pdf", "epub"):
