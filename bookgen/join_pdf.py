@@ -590,40 +590,58 @@ def _copy_direct(dst, obj):
     return obj
 
 
-def join_in_a_process(parts: list[bytes], *, body_start: int, fonts_kept=None
-                      ) -> tuple[bytes, list[str], dict, list]:
-    """join_pdfs in a fresh Python process (it imports only pikepdf), so that the memory the join needs (about
-    1 MB for each part opened) is never added to the layout's: the build's largest process stays small.
-    `fonts_kept`: the folder of the merged font programs kept between builds (bookgen/group_cache.py's);
-    returns (the PDF, unresolved link ids, the programs merged now {key: bytes}, the keys of the kept ones it
-    used), for the build to keep once it has written its outputs."""
-    import json
-    import subprocess
-    import sys
-    import tempfile
-    from pathlib import Path
+class JoinProcess:
+    """The join in a fresh Python process (it imports only pikepdf), so that the memory the join needs (about 1 MB
+    for each part opened) is never added to the layout's: the build's largest process stays small. Started
+    before the layout, so that Python's start and pikepdf's import are done when the parts are ready; it waits
+    for them on its standard input, and ends with the build (PR_SET_PDEATHSIG)."""
 
-    project = str(Path(__file__).resolve().parent.parent)
-    with tempfile.TemporaryDirectory(prefix="bookgen-join-") as tmp:
+    def __init__(self):
+        import subprocess
+        import sys
+        import tempfile
+        from pathlib import Path
+
+        project = str(Path(__file__).resolve().parent.parent)
+        self.tmp = tempfile.TemporaryDirectory(prefix="bookgen-join-")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")]))}
+        # run in the temporary folder: `-m` puts the working folder first on sys.path, and another checkout's
+        # bookgen/ there must not be the one that runs
+        self.process = subprocess.Popen([sys.executable, "-m", "bookgen.join_pdf", "--wait"], env=env,
+                                        cwd=self.tmp.name, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+
+    def join(self, parts: list[bytes], *, body_start: int, fonts_kept=None) -> tuple[bytes, list[str], dict, list]:
+        """(the PDF, unresolved link ids, the font programs merged now {key: bytes}, the keys of the kept ones it
+        used), for the build to keep once it has written its outputs. `fonts_kept`: the folder of the merged
+        font programs kept between builds (bookgen/group_cache.py's)."""
+        import json
+        from pathlib import Path
+
+        tmp = Path(self.tmp.name)
         paths = []
         for i, data in enumerate(parts):
-            path = Path(tmp) / f"part{i:05d}.pdf"
+            path = tmp / f"part{i:05d}.pdf"
             path.write_bytes(data)
             paths.append(str(path))
-        out = Path(tmp) / "book.pdf"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")]))}
+        out = tmp / "book.pdf"
         args = ["--fonts-kept", str(Path(fonts_kept).resolve())] if fonts_kept else []
-        run = subprocess.run([sys.executable, "-m", "bookgen.join_pdf", *args, str(out), str(body_start), *paths],
-                             # run in the temporary folder: `-m` puts the working folder first on sys.path,
-                             # and another checkout's bookgen/ there must not be the one that runs
-                             capture_output=True, text=True, env=env, cwd=tmp)
-        if run.returncode == 3:  # JoinMismatch: the message is its last line
-            _mismatch(run.stderr.strip().splitlines()[-1])
-        if run.returncode != 0:
-            raise RuntimeError(f"joining the chapter groups' PDFs failed:\n{run.stderr[-3000:]}")
-        said = json.loads(run.stdout.strip().splitlines()[-1])
-        programs = {key: (Path(tmp) / f"{key}.cff").read_bytes() for key in said["new"]}
+        stdout, stderr = self.process.communicate(json.dumps([*args, str(out), str(body_start), *paths]) + "\n")
+        if self.process.returncode == 3:  # JoinMismatch: the message is its last line
+            _mismatch(stderr.strip().splitlines()[-1])
+        if self.process.returncode != 0:
+            raise RuntimeError(f"joining the chapter groups' PDFs failed:\n{stderr[-3000:]}")
+        said = json.loads(stdout.strip().splitlines()[-1])
+        programs = {key: (tmp / f"{key}.cff").read_bytes() for key in said["new"]}
         return out.read_bytes(), said["unresolved"], programs, said["used"]
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            stream.close()
+        self.tmp.cleanup()
 
 
 def _mismatch(message: str):
@@ -634,7 +652,8 @@ def _mismatch(message: str):
 
 
 def main(argv=None) -> int:
-    """python -m bookgen.join_pdf [--fonts-kept DIR] OUT BODY_START PART.pdf... : prints as JSON the unresolved
+    """python -m bookgen.join_pdf [--fonts-kept DIR] OUT BODY_START PART.pdf... (or --wait, and those arguments as
+    a JSON list on standard input): prints as JSON the unresolved
     link ids, the keys of the font programs merged now (written beside OUT as KEY.cff) and of those kept in DIR
     that it used."""
     import json
@@ -643,6 +662,13 @@ def main(argv=None) -> int:
 
     from .join_fonts import MergedPrograms
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--wait"]:  # started before the parts are ready (JoinProcess): they come on standard input
+        from .processes import die_with_parent
+        die_with_parent()
+        line = sys.stdin.readline()
+        if not line:
+            return 0  # the build needed no join after all
+        argv = json.loads(line)
     programs = None
     if argv[:1] == ["--fonts-kept"]:
         programs, argv = MergedPrograms(argv[1]), argv[2:]

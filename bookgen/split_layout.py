@@ -53,7 +53,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     from .group_cache import GroupCache
     from .processes import sigint_held
     with sigint_held():  # join_pdf imports pikepdf, which a Ctrl-C must not cut in two
-        from .join_pdf import join_in_a_process
+        from .join_pdf import JoinProcess
 
     t_start = time.perf_counter()
     sheets = Sheets(W.stylesheet_texts(book))
@@ -116,33 +116,38 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
 
     jobs = max(1, min(jobs, len(plan.todo)))
     processes = "forkserver" in multiprocessing.get_all_start_methods()
-    front = _Front(book, options, sheets, processes)
+    # The join, in a new Python started now (a process forked from the layout processes' server would carry
+    # WeasyPrint's memory, and be the build's largest); an EPUB alone needs only the page map.
+    joiner = JoinProcess() if want_pdf else None
     try:
-        result = _lay_out_groups(book, options, groups, sheets, jobs, plan, first_front, processes)
-        first, front_pages = result
-        result = _finish_front(book, options, groups, plan, cache, base_key, fonts, guess, first, front_pages,
-                               lay_out_front)
-    finally:
-        front.close()
-    front, fonts, counters = result
-    body = [plan.results[g.index] for g in groups[1:]]
-    cache.put(front_key, {"counters": counters})
-    t_join = time.perf_counter()
-    pdf, unresolved = b"", []
-    if want_pdf:  # (an EPUB alone needs only the page map)
+        front = _Front(book, options, sheets, processes)
         try:
-            # (in a new Python: a process forked from the layout processes' server would carry WeasyPrint's
-            # memory, and be the build's largest)
-            pdf, unresolved, programs, used = join_in_a_process(
-                [front.pdf] + [r.pdf for r in body], body_start=plan.body_start,
-                fonts_kept=cache.folder if cache.read else None)
+            result = _lay_out_groups(book, options, groups, sheets, jobs, plan, first_front, processes)
+            first, front_pages = result
+            result = _finish_front(book, options, groups, plan, cache, base_key, fonts, guess, first, front_pages,
+                                   lay_out_front)
+        finally:
+            front.close()
+        front, fonts, counters = result
+        body = [plan.results[g.index] for g in groups[1:]]
+        cache.put(front_key, {"counters": counters})
+        t_join = time.perf_counter()
+        pdf, unresolved = b"", []
+        if joiner is not None:
+            try:
+                pdf, unresolved, programs, used = joiner.join(
+                    [front.pdf] + [r.pdf for r in body], body_start=plan.body_start,
+                    fonts_kept=cache.folder if cache.read else None)
+            except RuntimeError as e:
+                raise BookError(f"internal error: {e}") from None
             for key, program in programs.items():  # merged fonts, kept for the next build's join
                 cache.put(key, {"pdf": program})
             for key in used:
                 cache.keep(key)
-        except RuntimeError as e:
-            raise BookError(f"internal error: {e}") from None
-    t_join = time.perf_counter() - t_join
+        t_join = time.perf_counter() - t_join
+    finally:
+        if joiner is not None:
+            joiner.close()
     fresh = [r.seconds for i, r in plan.results.items() if i in plan.claimed] + front_layouts
     seconds = {"templates": t_templates, "join": t_join,
                **{k: sum(x.get(k, 0.0) for x in fresh) for k in ("layout", "wait", "pdf")}}
