@@ -13,8 +13,8 @@ import time
 
 from . import folios
 from .errors import BookError, Problem
-from .layout_plan import (WEASYPRINT_DIFFERS, Body, Finish, Group, GroupResult, Paginated, Unsupported, local_label,
-                          margins_html, page_counters)
+from .layout_plan import (WEASYPRINT_DIFFERS, Body, Finish, Group, GroupResult, LaidOut, Paginated, Unsupported,
+                          local_label, page_counters)
 
 
 class Paginated_(Exception):
@@ -64,8 +64,9 @@ def _ids_on_pages(pages, wanted: set) -> dict:
     return first_pages(pages, box_anchors, wanted)
 
 
-def layout_group(book, options, group: Group, setup, barrier, paginate_only: bool = False) -> GroupResult:
-    """Lay out one group; `barrier(paginated) -> Finish` is called once its pages are broken."""
+def layout_group(book, options, group: Group, setup, barrier, paginate_only: bool = False):
+    """Lay out one group; `barrier(paginated)` is called once its pages are broken. The front matter: a
+    GroupResult, `barrier` giving its Finish; a body group: LaidOut (its margins are drawn by `refinish`)."""
     from weasyprint import CSS, HTML
 
     from . import write_pdf as W
@@ -85,7 +86,7 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
             html = HTML(string=group.html, base_url=str(book.root) + os.sep, url_fetcher=fetcher)
             sheets = css[:2] + [CSS(string=page_css + extra, font_config=font_config)] + css[2:]
             seen: dict = {}
-            apart = [] if group.index else None  # a body group's folios are drawn once it has its place
+            apart = [] if group.index else None  # a body group's margins are drawn once it has its place
 
             def on_paginated(context, pages):
                 seen.update(_paginated(book, group, context, pages, pushed, rounds, barrier, html.etree_element,
@@ -106,7 +107,7 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
         for message in messages:
             if "undefined anchor" in message or "running element" in message:
                 raise Unsupported(message)
-        finish, paginated = seen["finish"], seen["paginated"]
+        finish, paginated = seen.get("finish"), seen["paginated"]
         # a body group keeps the blank page before its opening until it has its place (refinish)
         first = paginated.start - 1 if paginated.blank and group.index else paginated.start
         kept = document.pages[first:] if group.index else document.pages[:paginated.start + paginated.pages]
@@ -146,12 +147,7 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
         body = Body(pdf, n, first, paginated.blank, paginated.counters, apart[first:first + n],
                     [dataclasses.asdict(s) for s in starts], anchors, glyphs, list(messages),
                     [dataclasses.asdict(m) for m in moved], seen["own_strings"])
-        body = _as_kept(body)
-        result = refinish(book, options, margins_html(group.html), setup, group.index, body, finish)
-        result.seconds["layout"] = seconds["layout"]
-        result.seconds["wait"] = wait
-        result.seconds["pdf"] += seconds["pdf"]
-        return dataclasses.replace(result, body=body)
+        return LaidOut(group.index, _as_kept(body), seconds)
 
 
 def _write_pdf(book, options, document) -> bytes:
@@ -172,6 +168,8 @@ def refinish(book, options, html_text: str, setup, index: int, body: Body, finis
     `finish.draw` (an EPUB alone) nothing is drawn, nothing of WeasyPrint is needed, and `setup` may be None."""
     from .pagemap import PageStart
     t0 = time.perf_counter()
+    if finish.keep_blank and not body.blank:
+        raise Unsupported("a chapter group ends on a right-hand page and the next has no blank page before it")
     skip = int(body.blank and not finish.keep_blank)  # the blank page before the opening, not needed here
     n = body.pages - skip
     counters = page_counters(body.counters, body.first + skip, finish.counter_before)
@@ -257,15 +255,13 @@ def _paginated(book, group, context, pages, pushed, rounds, barrier, root, pagin
     if paginate_only:
         raise Paginated_(paginated, strings)
     t = time.perf_counter()
-    finish = barrier(paginated)
+    finish = barrier(paginated)  # a body group is told nothing: its place only matters to its margins (refinish)
     wait = time.perf_counter() - t
-    if finish.keep_blank and not blank:
-        raise Unsupported("a chapter group ends on a right-hand page and the next has no blank page before it")
-    book_counters = None
-    if not group.index:  # the front matter is drawn whole (a body group's folios are drawn apart: refinish)
-        book_counters = counters[:count]
-        for i, value in enumerate(book_counters):
-            weasy.set_page_counter(context, i, value)
+    if group.index:
+        return {"paginated": paginated, "own_strings": strings, "wait": wait}
+    book_counters = counters[:count]  # the front matter is drawn whole, with its own folios
+    for i, value in enumerate(book_counters):
+        weasy.set_page_counter(context, i, value)
     carried = dict(finish.strings)
     if carried:
         weasy.carry_strings(context, carried)

@@ -62,7 +62,6 @@ class GroupResult:
     counter_last: int
     strings: dict
     seconds: dict = field(default_factory=dict)  # layout (with note-keeping relayouts), wait (at the barrier), pdf
-    body: dict | None = None  # a group laid out by this build: what its pages are, wherever it falls (Body)
 
 
 @dataclass
@@ -83,6 +82,14 @@ class Body:
     warnings: list
     moved: list  # Problem as dicts
     strings: dict  # named strings the group sets (their last values)
+
+
+@dataclass(frozen=True)
+class LaidOut:
+    """A body group laid out: its Body, and the seconds its layout and PDF took."""
+    index: int
+    body: Body
+    seconds: dict
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,10 @@ class Plan:
         self.todo: list = []  # groups to lay out, in order
         self.claimed: set = set()  # groups being laid out, or laid out
         self.laid_out = 0  # groups laid out by this build (the others came from the cache)
-        self.refinished = 0  # groups whose folios only were drawn by this build (their pages from the cache)
+        self.refinished = 0  # groups whose margins only were drawn by this build (their pages from the cache)
+        self.bodies: dict = {}  # group index -> Body laid out by this build, waiting for its place
+        self.fresh: set = set()  # groups laid out by this build
+        self.seconds: list = []  # what the work of this build took: each layout's, each refinish's
         self.next = 1  # the next group to place
         self.front = None
         for g in groups:
@@ -155,14 +165,22 @@ class Plan:
             self.cache.put(self.groups[p.index].key, dataclasses.asdict(p))
         self.place()
 
-    def on_done(self, r: GroupResult, refinished: bool = False):
-        if refinished:
-            self.refinished += 1
+    def on_laid_out(self, done: LaidOut):
+        """A group's pages are laid out: kept, and given their margins once the group has its place."""
+        self.laid_out += 1
+        self.fresh.add(done.index)
+        self.seconds.append(done.seconds)
+        self.cache.put(self.body_key(done.index), dataclasses.asdict(done.body))
+        if done.index in self.finishes:
+            self.todo.insert(0, self._refinish(done.index, done.body))
         else:
-            self.laid_out += 1
-        if r.body is not None:
-            self.cache.put(self.body_key(r.index), dataclasses.asdict(r.body))
-            r = dataclasses.replace(r, body=None)
+            self.bodies[done.index] = done.body
+
+    def on_done(self, r: GroupResult):
+        """A group at its place, its margins drawn."""
+        if r.index not in self.fresh:
+            self.refinished += 1
+        self.seconds.append(r.seconds)
         self.results[r.index] = r
         if self.finishes[r.index].draw:  # (a result without its PDF is not kept)
             self.cache.put(self.result_key(r.index), dataclasses.asdict(r))
@@ -194,6 +212,9 @@ class Plan:
             self.pages += p.pages + keep_blank
             self.finishes[index] = finish
             self.next += 1
+            if index in self.bodies:  # laid out by this build before its place was known
+                self.todo.insert(0, self._refinish(index, self.bodies.pop(index)))
+                continue
             if index in self.todo or index in self.claimed:
                 continue
             hit = self.cache.get(self.result_key(index))
@@ -202,9 +223,12 @@ class Plan:
                 self.results[index] = result_from(hit) if self.draw else dataclasses.replace(result_from(hit), pdf=b"")
                 self.cache.keep(self.body_key(index))  # for an edit that moves its folios
             elif body:
-                self.todo.insert(0, Refinish(index, Body(**body), finish, margins_html(self.groups[index].html)))  # its folios only
+                self.todo.insert(0, self._refinish(index, Body(**body)))  # its margins only
             else:
-                self.todo.insert(0, index)  # placed: it will not wait at the barrier
+                self.todo.insert(0, index)
+
+    def _refinish(self, index: int, body: Body) -> Refinish:
+        return Refinish(index, body, self.finishes[index], margins_html(self.groups[index].html))
 
     def take(self):
         """The next group to lay out (its index), or a Refinish."""

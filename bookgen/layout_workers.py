@@ -1,8 +1,8 @@
 """The layout processes: a fork server that has imported WeasyPrint, and workers forked from it that lay out the
-groups they are sent. A group whose folio is not known yet when its pages are broken waits at the barrier in a
-greenlet while its worker lays out the next one. Messages on the pipe, each a type: to a worker, a `Group` to
-lay out, `Resume` (a group's place, once known) or `None` (stop); back, `Paginated` (at the barrier),
-`GroupResult` (done), `Refused` (the book cannot be split), `BookProblems` or `Crashed`."""
+groups they are sent. A group's pages do not depend on its place in the book (its margins are drawn apart), so
+no worker waits for the groups before. Messages on the pipe, each a type: to a worker, a `Group` to lay out, a
+`Refinish` (a group's margins at its place) or `None` (stop); back, `Paginated` (its pages broken), `LaidOut`,
+`GroupResult` (a Refinish done), `Refused` (the book cannot be split), `BookProblems` or `Crashed`."""
 from __future__ import annotations
 
 import contextlib
@@ -13,14 +13,7 @@ from pathlib import Path
 
 from .errors import BookError, Problem
 from .layout_group import prepare, layout_group, refinish
-from .layout_plan import Finish, Group, GroupResult, Paginated, Refinish, Unsupported
-
-
-@dataclasses.dataclass(frozen=True)
-class Resume:
-    """To a worker: the place of a group waiting at its barrier."""
-    index: int
-    finish: Finish
+from .layout_plan import GroupResult, LaidOut, Paginated, Refinish, Unsupported
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,12 +32,6 @@ class BookProblems:
 class Crashed:
     """From a worker: an internal error, with its traceback."""
     error: BookError
-
-
-@dataclasses.dataclass(frozen=True)
-class _Waiting:
-    """Inside a worker: a group's greenlet stopped at the barrier."""
-    index: int
 
 
 def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, first_front):
@@ -67,42 +54,23 @@ def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, fi
             workers.append((process, parent_end))
     try:
         conns = [conn for _, conn in workers]
-        running: dict = {c: None for c in conns}  # connection -> the group it lays out now (None: free)
-        held: dict = {c: set() for c in conns}  # connection -> groups waiting at its barrier
-        resumed: dict = {c: set() for c in conns}  # connection -> groups sent their Finish, not done yet
-        waiting: dict = {}  # group index -> connection, at the barrier without its Finish
-        refinishing: set = set()  # groups sent to have their folios drawn only
+        running: dict = {c: None for c in conns}  # connection -> the group it works on now (None: free)
 
         def dispatch():
-            # a worker lays out one group at a time, and holds at most MAX_WAITING more
+            while plan.todo and isinstance(plan.todo[0], Refinish) and not plan.todo[0].finish.draw:
+                item = plan.take()  # no margins to draw (an EPUB alone): only counting, done here
+                plan.on_done(refinish(book, options, item.html, None, item.index, item.body, item.finish))
             for c in conns:
-                while plan.todo and isinstance(plan.todo[0], Refinish) and not plan.todo[0].finish.draw:
-                    item = plan.take()  # no margins to draw (an EPUB alone): only counting, done here
-                    plan.on_done(refinish(book, options, item.html, None, item.index, item.body, item.finish),
-                                 refinished=True)
-                if plan.todo and running[c] is None and len(held[c]) + len(resumed[c]) <= MAX_WAITING:
+                if plan.todo and running[c] is None:
                     item = plan.take()
-                    if isinstance(item, Refinish):
-                        refinishing.add(item.index)
-                        running[c] = item.index
-                        c.send(item)
-                    else:
-                        running[c] = item
-                        c.send(groups[item])
-
-        def release():
-            for index in [i for i in waiting if i in plan.finishes]:
-                c = waiting.pop(index)
-                held[c].discard(index)
-                resumed[c].add(index)
-                c.send(Resume(index, plan.finishes[index]))
+                    running[c] = getattr(item, "index", item)
+                    c.send(item if isinstance(item, Refinish) else groups[item])
 
         dispatch()
         front = first_front()
-        release()
         dispatch()
         while len(plan.results) < len(groups) - 1:
-            busy = [c for c in conns if running[c] is not None or held[c] or resumed[c]]
+            busy = [c for c in conns if running[c] is not None]
             if not busy:
                 raise BookError("internal error: chapter groups left with nothing to lay them out")
             for conn in wait(busy):
@@ -110,21 +78,14 @@ def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, fi
                     message = conn.recv()
                 except EOFError:
                     raise BookError("internal error: a layout process stopped") from None
-                if isinstance(message, Paginated):
+                if isinstance(message, Paginated):  # its pages broken: the groups after it can be placed
                     plan.on_paginated(message)
-                    if message.index in plan.finishes:
-                        conn.send(Resume(message.index, plan.finishes[message.index]))  # goes on at once
-                    else:
-                        # it waits at the barrier; the worker takes another group meanwhile
-                        running[conn] = None
-                        held[conn].add(message.index)
-                        waiting[message.index] = conn
-                    release()
+                elif isinstance(message, LaidOut):
+                    running[conn] = None
+                    plan.on_laid_out(message)
                 elif isinstance(message, GroupResult):
-                    plan.on_done(message, refinished=message.index in refinishing)
-                    if running[conn] == message.index:
-                        running[conn] = None
-                    resumed[conn].discard(message.index)
+                    running[conn] = None
+                    plan.on_done(message)
                 elif isinstance(message, Refused):
                     raise Unsupported(message.why)
                 elif isinstance(message, BookProblems):
@@ -202,48 +163,25 @@ def main_module_hidden():
             setattr(main, name, value)
 
 
-MAX_WAITING = 1  # groups a worker holds at the barrier while it lays out another (each holds its pages)
-
-
 def _worker(conn, book, options, sheets, page_css):
-    """Lay out the groups the parent sends. A group whose folio is not known yet when its pages are broken waits
-    at the barrier in a greenlet, while the worker lays out the next group."""
+    """Lay out the groups the parent sends (a group's Paginated on the way, then its LaidOut), and draw the
+    margins of those it sends as a Refinish (a GroupResult)."""
     import signal
-
-    import greenlet
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     from .processes import die_with_parent
     die_with_parent()  # and if the fork server dies (with the build), so do we
     css, _, fetcher, font_config = prepare(book, options, sheets)
     setup = (css, page_css, fetcher, font_config)
-    main = greenlet.getcurrent()
-    waiting: dict = {}  # group index -> its greenlet, at the barrier
-
-    def run(group):
-        def barrier(p):
-            conn.send(p)
-            return main.switch(_Waiting(group.index))  # resumed with the Finish
-        return _reported(layout_group, book, options, group, setup, barrier)
-
     try:
         while True:
             message = conn.recv()
             if message is None:
                 return
-            if isinstance(message, Refinish):  # its pages from the cache: its margins only
+            if isinstance(message, Refinish):  # its pages from the cache or just laid out: its margins
                 conn.send(_reported(refinish, book, options, message.html, setup, message.index, message.body,
                                     message.finish))
-                continue
-            if isinstance(message, Group):
-                layout = greenlet.greenlet(run)
-                out = layout.switch(message)
-            else:  # a Resume
-                layout = waiting.pop(message.index)
-                out = layout.switch(message.finish)
-            if isinstance(out, _Waiting):
-                waiting[out.index] = layout
             else:
-                conn.send(out)
+                conn.send(_reported(layout_group, book, options, message, setup, conn.send))
     except (EOFError, BrokenPipeError, ConnectionResetError):
         return  # the build stopped (a Ctrl-C, an error elsewhere): nothing more to do
 

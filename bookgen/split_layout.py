@@ -4,9 +4,9 @@ Every chapter opens on a right-hand page, so the page breaks inside a group of c
 pages before it: each group is its own WeasyPrint document (the whole print HTML, with the other groups' top
 elements left empty and hidden, so that every selector matches as in the whole book). Only what CSS draws in
 the page margins depends on the groups before: the folio and the running heads. WeasyPrint draws the margins
-after it has broken the pages (weasyprint.layout.layout_document), so each group stops there, says how many
-pages it has (a barrier), and is told where it falls; then it writes its PDF without any margin box, saying for
-each page what its margins need. They are drawn in a small document of their own, with the book's page numbers
+after it has broken the pages (weasyprint.layout.layout_document), so each group stops there and says how many
+pages it has (which places the groups after it); then it writes its PDF without any margin box, saying for each
+page what its margins need. They are drawn in a small document of their own, with the book's page numbers
 and the running heads carried from the groups before, and laid over the group's pages (layout_group.refinish,
 overlay.py): when an edit moves the pages after it, the groups there keep their pages (the cache's `Body`) and
 only their margins are drawn again. The front matter (the contents needs every chapter's folio) is laid out last, with
@@ -15,11 +15,11 @@ stand-in are kept. bookgen/join_pdf.py joins the PDFs (tags, outline, links betw
 subset of each font).
 
 Processes: the groups are laid out by workers forked from a server that has imported WeasyPrint (they start
-small and carry nothing of this process); a worker whose group waits at the barrier keeps it in a greenlet and
-lays out the next group meanwhile. The front matter is laid out in a process of its own, the join in a fresh
+small and carry nothing of this process); a group's layout does not wait for the groups before it (only its
+margins do, drawn once it has its place). The front matter is laid out in a process of its own, the join in a fresh
 one, so that no process ever holds more than a group or two. Each group's pages and PDF are kept between
-builds (bookgen/group_cache.py): an edit lays out again only the groups it changed, and those whose folios it
-moved.
+builds (bookgen/group_cache.py): an edit lays out again only the groups it changed, and draws again the margins
+of those whose folios it moved.
 
 A layout that cannot be split (chapters not opening on right-hand pages, `counter(pages)`, a target-counter or a
 running element across groups) raises `Unsupported`, and the book is laid out whole (write_pdf.render_print).
@@ -148,7 +148,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     finally:
         if joiner is not None:
             joiner.close()
-    fresh = [r.seconds for i, r in plan.results.items() if i in plan.claimed] + front_layouts
+    fresh = plan.seconds + front_layouts
     seconds = {"templates": t_templates, "join": t_join,
                **{k: sum(x.get(k, 0.0) for x in fresh) for k in ("layout", "wait", "pdf")}}
     warnings = list(dict.fromkeys(m for r in [front, *body] for m in r.warnings))
@@ -174,16 +174,11 @@ def _lay_out_groups(book, options, groups, sheets, jobs, plan, first_front, proc
         css, _, fetcher, font_config = prepare(book, options, sheets)
         setup = (css, sheets.page_css, fetcher, font_config)
     while plan.todo:
-        index = plan.take()
-        if isinstance(index, Refinish):  # its pages from the cache: its folios only
-            plan.on_done(refinish(book, options, index.html, setup, index.index, index.body, index.finish),
-                         refinished=True)
-            continue
-
-        def barrier(p):
-            plan.on_paginated(p)
-            return plan.finishes[p.index]
-        plan.on_done(layout_group(book, options, groups[index], setup, barrier))
+        item = plan.take()
+        if isinstance(item, Refinish):  # its margins, at its place
+            plan.on_done(refinish(book, options, item.html, setup, item.index, item.body, item.finish))
+        else:
+            plan.on_laid_out(layout_group(book, options, groups[item], setup, plan.on_paginated))
         # (no gc.collect() here: a laid-out group is freed by reference counting; a collection per group
         # cost a second on a 100k-word book and saved nothing)
     return first

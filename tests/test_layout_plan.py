@@ -98,8 +98,7 @@ def test_a_cached_result_keeps_the_pages_it_was_made_from():
     key = Plan(groups(2), NoCache(), []).groups[1].key
     # at 3 front pages (odd), group 1 keeps a blank page: it starts at index 3, folio 1 at index 4
     result = {"index": 1, "pdf": b"", "pages": 3, "labels": ["", "1", "2"], "starts": [], "anchor_counters": {},
-              "font_glyphs": {}, "warnings": [], "moved": [], "counter_last": 5, "strings": {}, "seconds": {},
-              "body": None}
+              "font_glyphs": {}, "warnings": [], "moved": [], "counter_last": 5, "strings": {}, "seconds": {}}
     cache = DictCache({key: paginated_entry(True),
                        NoCache().key(key, asdict(Finish(True, 3, {"h": "front"}, 3, 4))): result})
     plan = Plan(groups(2), cache, [])
@@ -107,3 +106,21 @@ def test_a_cached_result_keeps_the_pages_it_was_made_from():
     assert 1 in plan.results and plan.todo == []
     # an edit before it that moves its folios will need its pages: they are kept
     assert cache.kept == {NoCache().key(key, "body")}
+
+
+def test_a_group_laid_out_before_its_place_is_known_waits_for_it_without_a_process():
+    # group 2 is laid out (its Body) before group 1 has said how many pages it has: nothing can be drawn yet;
+    # once group 1 is paginated, group 2 is placed and its margins are to be drawn (a Refinish)
+    from bookgen.layout_plan import Body, LaidOut
+    plan = Plan(groups(3), NoCache(), [])
+    plan.set_front(pages=4, counter=4, strings={})
+    assert plan.take() == 1 and plan.take() == 2
+    plan.on_paginated(Paginated(2, start=1, blank=True, counters=[1, 2, 3], strings={}, pages=2))
+    plan.on_laid_out(LaidOut(2, Body(**body()), {"layout": 1.0}))
+    assert plan.todo == [] and plan.laid_out == 1
+    # group 1: 4 front pages (even), no blank page kept, 3 pages: the book so far has 7 pages (odd), so group 2
+    # keeps its blank page, folio 1 being page index 4: group 2 starts at index 7 with counter 7
+    plan.on_paginated(Paginated(1, start=1, blank=True, counters=[1, 2, 3, 4], strings={}, pages=3))
+    item = plan.take()
+    assert isinstance(item, Refinish) and item.index == 2
+    assert (item.finish.keep_blank, item.finish.global_start, item.finish.counter_before) == (True, 7, 7)
