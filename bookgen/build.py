@@ -110,7 +110,7 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
 
     def read():
         book = load_book(options.book, strict=options.strict, page_size=options.page_size, files=options.files)
-        return book, check_stylesheets(book, options.strict, out / CSS_CHECKED)
+        return book, StyleCheck(book, out / CSS_CHECKED)
 
     if options.jobs != 0:
         from .layout_workers import start_fork_server
@@ -118,7 +118,8 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     if {"print", "cover"} & set(options.formats):
         with sigint_held():  # pikepdf (a C++ extension) must not be cut in two by a Ctrl-C while it loads
             import pikepdf  # noqa: F401
-    book, css_warnings = timed("read", read, detail=lambda v: describe(v[0]))
+    book, style_check = timed("read", read, detail=lambda v: describe(v[0]))
+    css_warnings = style_check.warnings(options.strict)
     result.warnings.extend(book.warnings)
     result.warnings.extend(css_warnings)
     from .book_files import own_files
@@ -200,9 +201,9 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
                                        detail=lambda p: str(p))
     if group_cache is not None:
         group_cache.flush()  # the layout of each chapter group, for the next build
-    _keep_css_check(book, out / CSS_CHECKED)
-    if cover is not None and hasattr(cover, "keep"):
-        cover.keep()  # a generated cover, for the next build
+    style_check.keep()  # what the stylesheets' check found, and a generated cover, for the next build
+    if cover is not None:
+        cover.keep()
     return result
 
 
@@ -280,44 +281,41 @@ _WEASY_AT = re.compile(r"^(?P<what>.*?) at (?P<line>\d+):(?P<col>\d+)(?P<rest>.*
 CSS_CHECKED = ".bookgen-css.json"  # in the output folder: what the last check of the stylesheets found
 
 
-def check_stylesheets(book, strict: bool = False, record: Path | None = None) -> list:
-    """Parse each stylesheet the PDF uses on its own, so that what WeasyPrint says about one names it and
-    its line (WeasyPrint itself only says `at 2:6`). What it found is kept in `record` by a build that succeeds
-    (_keep_css_check), under a digest of every stylesheet (the book's own, and those they may import) and of
-    WeasyPrint's version: a rebuild after an edit of the text then does not import WeasyPrint here (0.4 s; the
-    layout processes have it)."""
-    from .write_pdf import stylesheets
+class StyleCheck:
+    """Each stylesheet the PDF uses parsed on its own, so that what WeasyPrint says about one names it and its
+    line (WeasyPrint itself only says `at 2:6`). What it found is kept in `record` by a build that succeeds
+    (`keep`), under a digest of every stylesheet (the book's own, and those they may import) and of WeasyPrint's
+    version: a rebuild after an edit of the text then does not import WeasyPrint here (0.4 s; the layout
+    processes have it)."""
 
-    key = _stylesheets_key(book, stylesheets(book))
-    found = None
-    if record is not None and key is not None:
+    def __init__(self, book, record: Path | None = None):
+        from .write_pdf import stylesheets
+        self.record, self.key, self.found = record, _stylesheets_key(book, stylesheets(book)), None
+        if record is not None and self.key is not None:
+            try:
+                kept = json.loads(record.read_text(encoding="utf-8"))
+                if kept.get("key") == self.key:
+                    self.found = [StyleWarning(**{**w, "path": Path(w["path"]) if w["path"] else None})
+                                  for w in kept["found"]]
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                pass
+        if self.found is None:
+            self.found = _check_stylesheets(book)
+
+    def warnings(self, strict: bool) -> list:
+        return [dataclasses.replace(w, warning=not strict) for w in self.found]
+
+    def keep(self) -> None:
+        if self.record is None or self.key is None:
+            return
+        from .atomic import write_atomic
         try:
-            kept = json.loads(record.read_text(encoding="utf-8"))
-            if kept.get("key") == key:
-                found = [StyleWarning(**{**w, "path": Path(w["path"]) if w["path"] else None}) for w in kept["found"]]
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            pass
-    if found is None:
-        found = _check_stylesheets(book)
-    _CSS_CHECKS[id(book)] = (key, found)
-    return [dataclasses.replace(w, warning=not strict) for w in found]
-
-
-_CSS_CHECKS: dict = {}  # id(book) -> (key, what the check found), until the build that read it has written
-
-
-def _keep_css_check(book, record: Path) -> None:
-    key, found = _CSS_CHECKS.pop(id(book), (None, None))
-    if key is None:
-        return
-    from .atomic import write_atomic
-    try:
-        text = json.dumps({"key": key, "found": [{**dataclasses.asdict(w), "path": str(w.path) if w.path else None}
-                                                 for w in found]})
-        if not record.is_file() or record.read_text(encoding="utf-8") != text:
-            write_atomic(record, text.encode("utf-8"))
-    except OSError:
-        pass  # only the next build is slower
+            text = json.dumps({"key": self.key, "found": [
+                {**dataclasses.asdict(w), "path": str(w.path) if w.path else None} for w in self.found]})
+            if not self.record.is_file() or self.record.read_text(encoding="utf-8") != text:
+                write_atomic(self.record, text.encode("utf-8"))
+        except OSError:
+            pass  # only the next build is slower
 
 
 def _stylesheets_key(book, paths) -> str | None:

@@ -44,6 +44,9 @@ class _Ready:
     def result(self):
         return self.value
 
+    def keep(self):
+        pass  # nothing to keep: the book's own cover, or one made here
+
 
 def start_cover(book, kept=None):
     """Make the cover in another process while the print edition is laid out (rendering it at full size takes
