@@ -24,7 +24,7 @@ def lay_out(book, options=None, jobs: int | None = None, cache_dir=None,
     group's layout for the next build (bookgen/group_cache.py)."""
     from .write_pdf import PrintOptions, render_print
     options = options if options is not None else PrintOptions()
-    if jobs is None and _small(book):  # processes would cost more than they save
+    if jobs is None and laid_out_here(book, jobs):  # processes would cost more than they save
         rendered = render_print(book, options)
         rendered.whole_because = "a short book: one document, in this process"
         return rendered
@@ -37,6 +37,29 @@ def lay_out(book, options=None, jobs: int | None = None, cache_dir=None,
             rendered.whole_because = str(e)
             return rendered
     return render_print(book, options)
+
+
+def laid_out_here(book, jobs: int | None) -> bool:
+    """Is the book laid out as one document in the build's own process (and its cover made there too)?"""
+    return jobs == 0 or (jobs is None and _small(book))
+
+
+def looks_short(root, files=()) -> bool:
+    """Before the book is read: is its Markdown under the size `_small` counts as short? Then the build starts no
+    layout processes ahead of the layout (they would only take the other core from it); if the book turns out
+    longer, they start when it is split."""
+    from . import split_layout
+    limit, total = 2 * split_layout.GROUP_CHARS, 0
+    paths = files or (p for p in root.rglob("*") if p.suffix.lower() in (".md", ".markdown")
+                      and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    try:
+        for path in paths:
+            total += path.stat().st_size
+            if total >= limit:
+                return False
+    except OSError:
+        return False
+    return True
 
 
 def _small(book) -> bool:

@@ -112,7 +112,8 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         book = load_book(options.book, strict=options.strict, page_size=options.page_size, files=options.files)
         return book, StyleCheck(book, out / CSS_CHECKED)
 
-    if options.jobs != 0:
+    from .book_layout import laid_out_here, looks_short
+    if options.jobs != 0 and not (options.jobs is None and looks_short(Path(options.book), options.files)):
         from .layout_workers import start_fork_server
         start_fork_server()  # the layout processes' server imports WeasyPrint while the book is read
     if {"print", "cover"} & set(options.formats):
@@ -131,7 +132,8 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     if "epub" in options.formats:
         from .cover import start_cover
         from .group_cache import FOLDER
-        cover = start_cover(book, out / FOLDER)  # in another process, while the print edition is laid out
+        # in another process, while the print edition is laid out; or here, after a short book's layout
+        cover = start_cover(book, out / FOLDER, here=laid_out_here(book, options.jobs))
     # The EPUB carries the print page numbers, so both editions need the laid-out print edition.
     from .group_cache import FOLDER
     rendered = timed("layout", lay_out_book, book, PrintOptions(options.bleed, options.crop_marks), options.jobs,
@@ -165,7 +167,7 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         with weasyprint_log() as drawn:  # WeasyPrint says some things only while drawing (missing glyphs)
             files["pdf"] = timed("pdf", pdf_bytes, book, rendered, detail=size)
             from .print_edition import even_pages
-            files["pdf"], result.pages = even_pages(files["pdf"])  # a printed book has an even page count
+            files["pdf"], result.pages = even_pages(files["pdf"], result.pages)  # a printed book: an even count
         drawing_warnings = grouped_problems(book, [m for m in dict.fromkeys(drawn) if m not in rendered.warnings],
                                             options.strict)
         result.warnings.extend(drawing_warnings)
@@ -179,9 +181,12 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
         from .cover_pdf import cover_pdf
         interior = print_pages if "print" in options.formats else result.pages + result.pages % 2
         files["cover.pdf"] = timed("cover", cover_pdf, book, interior, options.bleed, detail=size)
-    # The EPUB needs only the page map: let the laid-out document go before it (lower peak memory).
+    # The EPUB needs only the page map: let the laid-out document go before it (lower peak memory; a short
+    # book's few boxes are not worth the 0.05 s a collection takes).
+    laid_out_here = not rendered.split and result.pages > 64
     del rendered
-    gc.collect()
+    if laid_out_here:
+        gc.collect()
     if "epub" in options.formats:
         from .write_epub import write_epub
         files["epub"] = timed("epub", write_epub, book, pages, cover.result() if cover else None, detail=size)

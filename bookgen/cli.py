@@ -4,6 +4,7 @@ Kept light: `import bookgen.cli` and `--help` import nothing heavy (WeasyPrint i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
         return 130
 
 
-def run() -> int:
+def run() -> None:
     """The command (build.py, `bookgen`, `python -m bookgen`): main(), then no Ctrl-C while the interpreter shuts
     down (the build is over and has said so; a late SIGINT would end it with status -2 after all was written)."""
     import signal
@@ -114,7 +115,21 @@ def run() -> int:
     sys.warnoptions.append("ignore:resource_tracker:UserWarning")
     status = main()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return status
+    _exit(status)
+
+
+def _exit(status: int) -> None:
+    """End the process once the exit handlers have run (multiprocessing's, the threads' joins), without tearing
+    down every module WeasyPrint and pikepdf imported, one object at a time: 0.05-0.1 s of a short book's build.
+    Everything is written and closed by now."""
+    import atexit
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
 
 
 def build_once(options, args, level: int, watching: bool = False) -> int:

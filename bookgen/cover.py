@@ -48,16 +48,19 @@ class _Ready:
         pass  # nothing to keep: the book's own cover, or one made here
 
 
-def start_cover(book, kept=None):
+def start_cover(book, kept=None, here: bool = False):
     """Make the cover in another process while the print edition is laid out (rendering it at full size takes
     about 30 MB, which the build's own process is spared); `.result()` gives what cover_image gives. `kept`: a
     folder where the last build kept its generated cover (the chapter groups' cache): a cover made from the same
-    page and the same files is taken from there, and no process is started."""
+    page and the same files is taken from there, and no process is started. `here`: made in this process when
+    asked for (a short book, laid out here: a process would cost more than the 0.1 s the cover takes)."""
     if book.meta.cover is not None:
         return _Ready(cover_image(book))
     kept_cover = _Kept(book, kept) if kept is not None and kept.is_dir() else None
     if kept_cover is not None and kept_cover.data is not None:
         return kept_cover
+    if here:
+        return _Later(book, kept_cover)
     import dataclasses
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -65,15 +68,26 @@ def start_cover(book, kept=None):
     from .layout_workers import main_module_hidden, start_fork_server
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return _Ready(cover_image(book))
+    from concurrent.futures import ThreadPoolExecutor
+
     from .processes import die_with_parent
-    pool = ProcessPoolExecutor(1, mp_context=start_fork_server(), initializer=die_with_parent)
-    with main_module_hidden():
-        future = pool.submit(cover_image, dataclasses.replace(book, chapters=()))
-    pool.shutdown(wait=False)  # its one process ends once the cover is made
+
+    context = start_fork_server()  # here: it changes the working folder for a moment
+
+    def submit():  # a thread waits for the fork server's imports before its process starts: the build goes on
+        pool = ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent)
+        with main_module_hidden():
+            future = pool.submit(cover_image, dataclasses.replace(book, chapters=()))
+        pool.shutdown(wait=False)  # its one process ends once the cover is made
+        return future
+
+    starter = ThreadPoolExecutor(1)
+    submitted = starter.submit(submit)
+    starter.shutdown(wait=False)
 
     class Pending:
         def result(self):
-            made = future.result()
+            made = submitted.result().result()
             if kept_cover is not None:
                 kept_cover.data = made[0]
             return made
@@ -82,6 +96,22 @@ def start_cover(book, kept=None):
             if kept_cover is not None:
                 kept_cover.keep()
     return Pending()
+
+
+class _Later:
+    def __init__(self, book, kept_cover):
+        self.book, self.kept_cover, self.made = book, kept_cover, None
+
+    def result(self):
+        if self.made is None:
+            self.made = cover_image(self.book)
+            if self.kept_cover is not None:
+                self.kept_cover.data = self.made[0]
+        return self.made
+
+    def keep(self):
+        if self.kept_cover is not None:
+            self.kept_cover.keep()
 
 
 class _Kept:

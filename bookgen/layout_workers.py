@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import os
 import sys
+import threading
 from pathlib import Path
 
 from .errors import BookError, Problem
@@ -152,15 +153,19 @@ def stop_fork_server():
 def main_module_hidden():
     """multiprocessing makes a new process import the script that started the build (`__main__`), which runs a
     script without an `if __name__ == "__main__"` guard again; the workers need only this module."""
-    main = sys.modules.get("__main__")
-    saved = {name: getattr(main, name) for name in ("__file__", "__spec__") if hasattr(main, name)}
-    try:
-        for name in saved:
-            setattr(main, name, None)
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(main, name, value)
+    with _MAIN_HIDDEN:  # the cover's process starts from a thread (bookgen/cover.py)
+        main = sys.modules.get("__main__")
+        saved = {name: getattr(main, name) for name in ("__file__", "__spec__") if hasattr(main, name)}
+        try:
+            for name in saved:
+                setattr(main, name, None)
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(main, name, value)
+
+
+_MAIN_HIDDEN = threading.RLock()
 
 
 def _worker(conn, book, options, sheets, page_css):

@@ -17,9 +17,12 @@ def with_blank_last_page(pages: list) -> list:
                                   text="", chars=0)]
 
 
-def even_pages(data: bytes) -> tuple[bytes, int]:
-    """The PDF with a blank page added at the end when its page count is odd, and the new count. The blank page
-    has the last page's boxes (MediaBox, TrimBox, BleedBox), so a print shop sees one size throughout."""
+def even_pages(data: bytes, count: int | None = None) -> tuple[bytes, int]:
+    """The PDF with a blank page added at the end when its page count (`count`, when the layout knows it) is odd,
+    and the new count. The blank page has the last page's boxes (MediaBox, TrimBox, BleedBox), so a print shop
+    sees one size throughout."""
+    if count is not None and count % 2 == 0:
+        return data, count  # not read again
     import pikepdf
     with pikepdf.open(io.BytesIO(data)) as pdf:
         count = len(pdf.pages)

@@ -80,7 +80,7 @@ def _reaped(pid: int, timeout: float) -> bool:
             return True
         if time.monotonic() >= deadline:
             return False
-        time.sleep(0.01)
+        time.sleep(0.002)
 
 
 def _in_fork_server() -> bool:

@@ -138,3 +138,31 @@ def test_a_ctrl_c_while_pikepdf_loads_waits_for_the_import_then_stops(tmp_path):
     assert r.returncode == 130, r.stderr
     assert r.stdout.splitlines() == ["imported Pdf", "interrupted after"]
     assert "Traceback" not in r.stderr and "nanobind" not in r.stderr
+
+
+SHORT_BUILD = """
+import json, sys, zipfile, io
+import multiprocessing.forkserver as fs
+started = []
+real = fs.ensure_running
+fs.ensure_running = lambda: (started.append(1), real())[1]
+from pathlib import Path
+from bookgen.build import BuildOptions, build
+result = build(BuildOptions(book=Path(sys.argv[1]), out=Path(sys.argv[2])))
+from PIL import Image
+with zipfile.ZipFile(result.outputs["epub"]) as z:
+    covers = [n for n in z.namelist() if "cover" in n and n.endswith(".jpg")]
+    size = Image.open(io.BytesIO(z.read(covers[0]))).size
+print(json.dumps({"started": len(started), "layout": result.layout, "cover": list(size)}))
+"""
+
+
+def test_a_short_book_starts_no_process(tmp_path):
+    """The default book (about 600 words) is laid out in the build's own process, and its generated cover is
+    made there too: no fork server (nor the layout or cover processes it would fork) is started."""
+    import json
+    out = subprocess.run([sys.executable, "-c", SHORT_BUILD, str(ROOT / "book"), str(tmp_path / "out")],
+                         capture_output=True, text=True, cwd=ROOT, check=True)
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result == {"started": 0, "layout": {"one document": "a short book: one document, in this process"},
+                      "cover": [1600, 2560]}

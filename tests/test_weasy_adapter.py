@@ -57,3 +57,44 @@ def test_a_weasyprint_that_behaves_otherwise_lays_the_book_out_whole(tmp_path):
     assert whole.returncode == 0 and "differs" not in whole.stderr
     a, b = (next((tmp_path / f).glob("*.pdf")) for f in ("split", "whole"))
     assert pdftotext_pages(a) == pdftotext_pages(b) and len(pdftotext_pages(a)) > 10
+
+
+QUICK_IMPORT = """
+import ctypes.util, json, sys
+calls = []
+real = ctypes.util.find_library
+def counted(name):
+    calls.append(name)
+    return real(name)
+ctypes.util.find_library = counted
+import bookgen  # installs the quick import (bookgen/weasy.py)
+import weasyprint.text.ffi as ffi
+print(json.dumps({"calls": calls, "restored": ctypes.util.find_library is counted,
+                  "opened": [lib is not None for lib in (ffi.gobject, ffi.pango, ffi.harfbuzz, ffi.fontconfig,
+                                                         ffi.pangoft2)],
+                  "works": len(weasyprint.HTML(string="<p>x</p>").write_pdf()) > 500}))
+""".replace("weasyprint.HTML", "__import__('weasyprint').HTML")
+
+
+def test_weasyprint_imports_without_looking_its_libraries_up():
+    """WeasyPrint's import through bookgen asks ctypes.util.find_library nothing (each question ran ldconfig and
+    gcc), opens the same libraries, and leaves find_library as it was."""
+    import json
+    out = subprocess.run([sys.executable, "-c", QUICK_IMPORT], capture_output=True, text=True, cwd=ROOT, check=True)
+    result = json.loads(out.stdout)
+    assert result == {"calls": [], "restored": True, "opened": [True] * 5, "works": True}
+
+
+def test_a_library_found_only_by_lookup_is_still_found(tmp_path):
+    """The loader's way back: a module that needs find_library to answer is run again with the real lookup."""
+    import importlib.util
+
+    from bookgen.weasy import _NoLookupLoader
+    (tmp_path / "needs_lookup.py").write_text(
+        "import ctypes.util\nif ctypes.util.find_library('c') is None:\n    raise OSError('no libc found')\n"
+        "FOUND = ctypes.util.find_library('c')\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("needs_lookup", tmp_path / "needs_lookup.py")
+    spec.loader = _NoLookupLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.FOUND.startswith("libc.so")
