@@ -70,7 +70,10 @@ def floor(argv):
 def main():
     mode, argv = sys.argv[1], sys.argv[2:]
     result = {"build": build, "print-html": print_html, "floor": floor}[mode](argv)
-    print(json.dumps(result))
+    print(json.dumps(result), flush=True)
+    if mode == "build":  # ends as the command does (bookgen/cli.py's _exit: no teardown of every module)
+        from bookgen.cli import _exit
+        _exit(0)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,21 @@ def bench_size(size: str, work: Path, jobs: list, pandoc: bool, log) -> dict:
     return row
 
 
+def default_book(work: Path, runs: int, log) -> dict:
+    """The command on the project's own book (`python build.py`, PDF and EPUB) into an empty folder, `runs` times:
+    the median, fastest and slowest wall time, and the peak memory."""
+    log(f"[default book] python build.py into an empty folder, {runs} times")
+    out, results = work / "out-default", []
+    for _ in range(runs):
+        shutil.rmtree(out, ignore_errors=True)
+        results.append(measure([sys.executable, str(ROOT / "build.py"), "--out", str(out), "--quiet"],
+                               env={"SOURCE_DATE_EPOCH": "1767225600"}))
+    walls = sorted(r["wall"] for r in results)
+    return {"runs": runs, "median_s": walls[len(walls) // 2], "min_s": walls[0], "max_s": walls[-1],
+            "cpu_s": sorted(r["cpu"] for r in results)[len(results) // 2], "peak_mb": max(r["peak_mb"] for r in results),
+            "pages": _pages(out), "rc": max(r["rc"] for r in results)}
+
+
 def pandoc_binary() -> str | None:
     """A pandoc that writes Typst (3.1.2 or later): the one on PATH, or the one PyPI's pypandoc_binary ships."""
     candidates = [shutil.which("pandoc")]
@@ -300,6 +315,8 @@ def main(argv=None) -> int:
                    help="where the books and outputs go")
     p.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json", help="where to write the results")
     p.add_argument("--no-pandoc", action="store_true", help="skip the pandoc reference even if pandoc is installed")
+    p.add_argument("--default-runs", type=int, default=7, metavar="N",
+                   help="builds of the project's own book (book/) to take the median of (default: 7)")
     p.add_argument("--quiet", "-q", action="store_true")
     args = p.parse_args(argv)
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
@@ -319,10 +336,14 @@ def main(argv=None) -> int:
         row = bench_size(size, args.work, jobs, pandoc, log)
         raw.append(row)
         rows.append(summary(row))
-    text = table(rows)
+    default = default_book(args.work, max(1, args.default_runs), log)
+    text = table(rows) + (f"\ndefault book (book/, {default['pages']} pages): {default['median_s']:.2f} s median of "
+                          f"{default['runs']} builds into an empty folder ({default['min_s']:.2f} to "
+                          f"{default['max_s']:.2f} s), {default['cpu_s']:.2f} s CPU, {default['peak_mb']:.0f} MB")
     print(text)
     data = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "summary": rows, "runs": raw}
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "summary": rows, "runs": raw,
+            "default_book": default}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
     log(f"wrote {args.json}")

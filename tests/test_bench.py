@@ -30,7 +30,7 @@ def test_generated_books_are_seeded_and_sized(tmp_path):
 def test_benchmark_runs_on_the_smallest_book(tmp_path):
     out = tmp_path / "results.json"
     r = subprocess.run([sys.executable, "-m", "bench", "--sizes", "10k", "--jobs", "0,2", "--no-pandoc",
-                        "--work", str(tmp_path / "work"), "--json", str(out)], cwd=ROOT, capture_output=True,
+                        "--default-runs", "1", "--work", str(tmp_path / "work"), "--json", str(out)], cwd=ROOT, capture_output=True,
                        text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.returncode == 0, r.stderr[-3000:]
     assert "floor_s" in r.stdout and "10k" in r.stdout and "j2 time shares:" in r.stdout
@@ -59,6 +59,10 @@ def test_benchmark_runs_on_the_smallest_book(tmp_path):
     assert row["rebuild_shift_laid_out"] <= 2 and row["rebuild_shift_refinished"] >= 1
     assert run["rebuild_epub"]["cached"] is False and "pdf" not in run["rebuild_epub"]["timings"]
     assert list(run["rebuild_epub"]["outputs"]) == ["epub"]
+    # the project's own book, built by the command into an empty folder
+    default = data["default_book"]
+    assert default["rc"] == 0 and default["runs"] == 1 and default["pages"] > 0 and default["pages"] % 2 == 0
+    assert "default book (book/" in r.stdout
 
 
 def test_speedups_write_the_same_bytes():
