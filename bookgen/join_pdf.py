@@ -43,7 +43,7 @@ class JoinMismatch(Exception):
 
 
 def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | None = None,
-              metadata_from: int = 0, programs=None) -> list[str]:
+              metadata_from: int = 0, programs=None, modified: str | None = None) -> list[str]:
     """Join ``parts`` (PDF bytes, in page order) into one PDF written to ``out``.
 
     ``out`` is a path or a writable binary file object. Pages before ``body_start``
@@ -54,6 +54,9 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
     ``metadata_from``; the PDF version is the highest of the parts.
 
     ``programs``: merged font programs kept between builds (join_fonts.MergedPrograms), or None.
+
+    ``modified``: the book's modification date-time (ISO, UTC, ``Z``), written over the stand-in the front matter
+    was laid out with (STAND_IN; see with_modified), or None to keep what the part says.
 
     Returns the ids of ``bookgen-xref:`` links whose destination no part defines (the
     link is still written, as a /Dest to that name), sorted and without duplicates.
@@ -78,6 +81,8 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
             for index, src in enumerate(sources):
                 joiner.add_part(src, is_meta=index == metadata_from)
             unresolved = joiner.finish(body_start=body_start, bleed_pt=bleed_pt)
+            if modified is not None:
+                with_modified(dst, modified)
             verify_pages(sources, dst)
             version = max((src.pdf_version for src in sources), key=_version_key)
             # Stream data is read from the parts while saving: keep them open until then.
@@ -92,6 +97,25 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
         for src in sources:
             src.close()
     return unresolved
+
+
+STAND_IN = "2000-01-01T00:00:00Z"  # the front matter's dcterms.modified, laid out (split_html.make_groups)
+
+
+def with_modified(pdf: pikepdf.Pdf, modified: str) -> None:
+    """The modification date WeasyPrint wrote from the stand-in, in /Info (/ModDate, as WeasyPrint writes a UTC
+    date: D:YYYYMMDDHHmmSSZ) and in the XMP (xmp:ModifyDate), made `modified`."""
+    def pdf_date(iso: str) -> str:
+        return "D:" + iso.replace("-", "").replace("T", "").replace(":", "")
+    info = pdf.trailer.get("/Info")
+    if isinstance(info, Dictionary) and str(info.get("/ModDate", "")) == pdf_date(STAND_IN):
+        info.ModDate = String(pdf_date(modified))
+    metadata = pdf.Root.get("/Metadata")
+    if isinstance(metadata, pikepdf.Stream):
+        xmp = metadata.read_bytes()
+        tag = "<xmp:ModifyDate>{}</xmp:ModifyDate>"
+        if tag.format(STAND_IN).encode() in xmp:
+            metadata.write(xmp.replace(tag.format(STAND_IN).encode(), tag.format(modified).encode()))
 
 
 def verify_pages(sources: list, dst: pikepdf.Pdf) -> None:
@@ -611,7 +635,8 @@ class JoinProcess:
                                         cwd=self.tmp.name, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
 
-    def join(self, parts: list[bytes], *, body_start: int, fonts_kept=None) -> tuple[bytes, list[str], dict, list]:
+    def join(self, parts: list[bytes], *, body_start: int, fonts_kept=None,
+             modified: str | None = None) -> tuple[bytes, list[str], dict, list]:
         """(the PDF, unresolved link ids, the font programs merged now {key: bytes}, the keys of the kept ones it
         used), for the build to keep once it has written its outputs. `fonts_kept`: the folder of the merged
         font programs kept between builds (bookgen/group_cache.py's)."""
@@ -626,6 +651,7 @@ class JoinProcess:
             paths.append(str(path))
         out = tmp / "book.pdf"
         args = ["--fonts-kept", str(Path(fonts_kept).resolve())] if fonts_kept else []
+        args += ["--modified", modified] if modified else []
         stdout, stderr = self.process.communicate(json.dumps([*args, str(out), str(body_start), *paths]) + "\n")
         if self.process.returncode == 3:  # JoinMismatch: the message is its last line
             _mismatch(stderr.strip().splitlines()[-1])
@@ -652,7 +678,7 @@ def _mismatch(message: str):
 
 
 def main(argv=None) -> int:
-    """python -m bookgen.join_pdf [--fonts-kept DIR] OUT BODY_START PART.pdf... (or --wait, and those arguments as
+    """python -m bookgen.join_pdf [--fonts-kept DIR] [--modified DATE] OUT BODY_START PART.pdf... (or --wait, and those arguments as
     a JSON list on standard input): prints as JSON the unresolved
     link ids, the keys of the font programs merged now (written beside OUT as KEY.cff) and of those kept in DIR
     that it used."""
@@ -669,13 +695,17 @@ def main(argv=None) -> int:
         if not line:
             return 0  # the build needed no join after all
         argv = json.loads(line)
-    programs = None
-    if argv[:1] == ["--fonts-kept"]:
-        programs, argv = MergedPrograms(argv[1]), argv[2:]
+    programs = modified = None
+    while argv[:1] in (["--fonts-kept"], ["--modified"]):
+        if argv[0] == "--fonts-kept":
+            programs = MergedPrograms(argv[1])
+        else:
+            modified = argv[1]
+        argv = argv[2:]
     out, body_start, paths = argv[0], int(argv[1]), argv[2:]
     parts = [open(p, "rb").read() for p in paths]
     try:
-        unresolved = join_pdfs(parts, out, body_start=body_start, programs=programs)
+        unresolved = join_pdfs(parts, out, body_start=body_start, programs=programs, modified=modified)
     except JoinMismatch as e:
         print(e, file=sys.stderr)
         return 3

@@ -55,9 +55,15 @@ def make_groups(book, html_text: str, group_chars: int) -> list[Group]:
     if current:
         runs.append(current)
 
+    # The modification date changes with every edit (the newest source file's); it reaches only the PDF's
+    # metadata, which the join takes from the front matter: there it is a stand-in the join replaces
+    # (join_pdf.with_modified), so that the front matter keeps its cached layout after an edit elsewhere. A
+    # chapter group does without the dates.
+    from .join_pdf import STAND_IN
+    for meta in root.find("head"):
+        if meta.tag == "meta" and (meta.get("name") or "").lower() == "dcterms.modified":
+            meta.set("content", STAND_IN)
     head = lhtml.tostring(root.find("head"), encoding="unicode")
-    # The dates change with every edit; they reach the PDF's metadata, which the join takes from the front
-    # matter, so a chapter group does without them (and keeps its cached layout after an edit elsewhere).
     dated = root.find("head")
     for meta in list(dated):
         if meta.tag == "meta" and (meta.get("name") or "").lower() in ("dcterms.modified", "dcterms.created"):

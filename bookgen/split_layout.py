@@ -137,7 +137,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
             try:
                 pdf, unresolved, programs, used = joiner.join(
                     [front.pdf] + [r.pdf for r in body], body_start=plan.body_start,
-                    fonts_kept=cache.folder if cache.read else None)
+                    fonts_kept=cache.folder if cache.read else None, modified=book.meta.modified)
             except RuntimeError as e:
                 raise BookError(f"internal error: {e}") from None
             for key, program in programs.items():  # merged fonts, kept for the next build's join

@@ -207,6 +207,40 @@ def test_an_edit_lays_out_only_what_it_changed_and_matches_a_fresh_build(tmp_pat
     assert build_into(book, out, jobs=1).cached
 
 
+def test_an_edit_without_a_fixed_date_does_not_lay_the_front_matter_out_again(tmp_path, one_chapter_a_group,
+                                                                              monkeypatch):
+    """Without SOURCE_DATE_EPOCH the book's date is its newest file's (it changes with every edit), and the PDF
+    says it (/ModDate, XMP ModifyDate); the front matter was laid out again for it after every edit. Now only the
+    edited chapter's group is, and the date is still the new one."""
+    import os
+    import re
+
+    import pikepdf
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    book = tmp_path / "book"
+    shutil.copytree(LARGER_BOOK, book)
+    for path in book.rglob("*"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))  # 2023-11-14 22:13:20 UTC
+    out = tmp_path / "dist"
+
+    def dated(result, date):
+        with pikepdf.open(result.outputs["pdf"]) as pdf:
+            assert str(pdf.trailer.Info.ModDate) == "D:" + re.sub(r"[-T:]", "", date)
+            assert f"<xmp:ModifyDate>{date}</xmp:ModifyDate>".encode() in pdf.Root.Metadata.read_bytes()
+    first = build_into(book, out, jobs=1)
+    dated(first, "2023-11-14T22:13:20Z")
+    chapter = book / "chapters" / "glossary.md"
+    text = chapter.read_text(encoding="utf-8")
+    word = next(w for w in text[len(text) // 2:].split() if w.isalpha() and len(w) > 6)  # not in the title
+    edit(chapter, word, word.upper())
+    os.utime(chapter, (1_767_225_600, 1_767_225_600))  # 2026-01-01 00:00:00 UTC
+    second = build_into(book, out, jobs=1)
+    assert count_groups(first) == 6 and count_groups(second) == 1 and second.layout["front_layouts"] == 0
+    dated(second, "2026-01-01T00:00:00Z")
+    fresh = build_into(book, tmp_path / "fresh", jobs=1, force=True)
+    assert second.outputs["pdf"].read_bytes() == fresh.outputs["pdf"].read_bytes()
+
+
 def test_force_lays_everything_out_again(tmp_path, one_chapter_a_group):
     book = tmp_path / "book"
     shutil.copytree(LARGER_BOOK, book)
