@@ -1,6 +1,7 @@
 """One build: read and check the whole book, render each edition in memory, then write them atomically."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import json
@@ -68,8 +69,8 @@ def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage,
     else:
         from .weasy import fewer_collections
         try:
-            with fewer_collections():
-                result = _build(options, progress, done)
+            with fewer_collections(), contextlib.ExitStack() as cleanup:
+                result = _build(options, progress, done, cleanup)
         except BaseException as e:
             # WeasyPrint stops on our URL fetcher's refusal with a BaseException: make it a book error.
             if type(e).__name__ == "FatalURLFetchingError":
@@ -90,7 +91,7 @@ def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage,
     return result
 
 
-def _build(options: BuildOptions, progress, done) -> BuildResult:
+def _build(options: BuildOptions, progress, done, cleanup) -> BuildResult:
     from .load_book import load_book
     from .book_layout import lay_out_book
     from .write_pdf import PrintOptions, page_map, pdf_bytes
@@ -140,6 +141,8 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
                      out / FOLDER, not options.force, "pdf" in options.formats, detail=layout_detail)
     result.pages = rendered.pages
     group_cache = rendered.group_cache
+    if rendered.joined is not None:  # the groups' PDFs are being joined: stopped if the build stops first
+        cleanup.callback(rendered.joined.close)
     result.layout = rendered.split or {"one document": rendered.whole_because or "--jobs 0"}
     from .layout_plan import WEASYPRINT_DIFFERS
     if (rendered.whole_because or "").startswith(WEASYPRINT_DIFFERS):  # bookgen/weasy.py's self-test failed
@@ -163,11 +166,17 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     if pages is not None and len(pages) % 2:  # the blank last page print_edition.even_pages adds
         from .print_edition import with_blank_last_page
         pages = with_blank_last_page(pages)
+    def epub():
+        from .write_epub import write_epub
+        files["epub"] = timed("epub", write_epub, book, pages, cover.result() if cover else None, detail=size)
+    if "epub" in options.formats and rendered.joined is not None:
+        epub()  # while the chapter groups' PDFs are joined, in a process of their own
     if "pdf" in options.formats:
         with weasyprint_log() as drawn:  # WeasyPrint says some things only while drawing (missing glyphs)
             files["pdf"] = timed("pdf", pdf_bytes, book, rendered, detail=size)
             from .print_edition import even_pages
             files["pdf"], result.pages = even_pages(files["pdf"], result.pages)  # a printed book: an even count
+        drawn += rendered.late_warnings  # links the join found no destination for
         drawing_warnings = grouped_problems(book, [m for m in dict.fromkeys(drawn) if m not in rendered.warnings],
                                             options.strict)
         result.warnings.extend(drawing_warnings)
@@ -187,9 +196,10 @@ def _build(options: BuildOptions, progress, done) -> BuildResult:
     del rendered
     if laid_out_here:
         gc.collect()
-    if "epub" in options.formats:
-        from .write_epub import write_epub
-        files["epub"] = timed("epub", write_epub, book, pages, cover.result() if cover else None, detail=size)
+    if "epub" in options.formats and "epub" not in files:
+        epub()
+    if "epub" in files:
+        files["epub"] = files.pop("epub")  # written (and named) after the PDFs, as always
     for fmt, data in files.items():
         check_output(fmt, data)
     try:

@@ -640,6 +640,11 @@ class JoinProcess:
         """(the PDF, unresolved link ids, the font programs merged now {key: bytes}, the keys of the kept ones it
         used), for the build to keep once it has written its outputs. `fonts_kept`: the folder of the merged
         font programs kept between builds (bookgen/group_cache.py's)."""
+        self.send(parts, body_start=body_start, fonts_kept=fonts_kept, modified=modified)
+        return self.result()
+
+    def send(self, parts: list[bytes], *, body_start: int, fonts_kept=None, modified: str | None = None) -> None:
+        """Give the join its parts; it works while this process goes on (`result()` waits for it)."""
         import json
         from pathlib import Path
 
@@ -649,10 +654,22 @@ class JoinProcess:
             path = tmp / f"part{i:05d}.pdf"
             path.write_bytes(data)
             paths.append(str(path))
-        out = tmp / "book.pdf"
         args = ["--fonts-kept", str(Path(fonts_kept).resolve())] if fonts_kept else []
         args += ["--modified", modified] if modified else []
-        stdout, stderr = self.process.communicate(json.dumps([*args, str(out), str(body_start), *paths]) + "\n")
+        try:  # one line: it reads no further (communicate() closes the pipe)
+            self.process.stdin.write(json.dumps([*args, str(tmp / "book.pdf"), str(body_start), *paths]) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it ended early: result() says why
+
+    def result(self) -> tuple[bytes, list[str], dict, list]:
+        """What `join()` returns, once the join has ended."""
+        import json
+        from pathlib import Path
+
+        tmp = Path(self.tmp.name)
+        out = tmp / "book.pdf"
+        stdout, stderr = self.process.communicate()
         if self.process.returncode == 3:  # JoinMismatch: the message is its last line
             _mismatch(stderr.strip().splitlines()[-1])
         if self.process.returncode != 0:
@@ -662,6 +679,7 @@ class JoinProcess:
         return out.read_bytes(), said["unresolved"], programs, said["used"]
 
     def close(self):
+        """The process ended and its folder removed (at once: a join that was not waited for is killed)."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()

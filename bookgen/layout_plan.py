@@ -144,6 +144,7 @@ class Plan:
         self.fresh: set = set()  # groups laid out by this build
         self.seconds: list = []  # what the work of this build took: each layout's, each refinish's
         self.next = 1  # the next group to place
+        self.processes = 0  # the layout processes this build started
         self.front = None
         for g in groups:
             g.key = cache.key("group", g.html, base_key)

@@ -45,18 +45,24 @@ def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, fi
 
     ctx = start_fork_server()
     light = dataclasses.replace(book, chapters=())  # a group carries its own chapters
-    workers = []
-    with main_module_hidden():
-        for _ in range(jobs):
-            parent_end, child_end = ctx.Pipe()
+    workers, conns = [], []
+    running: dict = {}  # connection -> the group it works on now (None: free)
+
+    def start_worker():
+        parent_end, child_end = ctx.Pipe()
+        with main_module_hidden():
             process = ctx.Process(target=_worker, args=(child_end, light, options, sheets, page_css), daemon=True)
             process.start()
-            child_end.close()
-            workers.append((process, parent_end))
-    try:
-        conns = [conn for _, conn in workers]
-        running: dict = {c: None for c in conns}  # connection -> the group it works on now (None: free)
+        child_end.close()
+        workers.append((process, parent_end))
+        conns.append(parent_end)
+        running[parent_end] = None
 
+    # As many as there are groups to lay out now, up to `jobs`; more, up to `jobs`, when the groups placed since
+    # are waiting for all of them (after an edit that moves the pages after it: the margins of every later group)
+    for _ in range(max(1, min(jobs, len(plan.todo)))):
+        start_worker()
+    try:
         def dispatch():
             while plan.todo and isinstance(plan.todo[0], Refinish) and not plan.todo[0].finish.draw:
                 item = plan.take()  # no margins to draw (an EPUB alone): only counting, done here
@@ -66,6 +72,9 @@ def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, fi
                     item = plan.take()
                     running[c] = getattr(item, "index", item)
                     c.send(item if isinstance(item, Refinish) else groups[item])
+            if len(plan.todo) >= MORE_WORKERS_FOR and len(workers) < jobs:
+                start_worker()
+                dispatch()
 
         dispatch()
         front = first_front()
@@ -96,6 +105,7 @@ def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, fi
             dispatch()
         return front
     finally:
+        plan.processes = len(workers)
         for process, conn in workers:
             try:
                 conn.send(None)
@@ -106,6 +116,9 @@ def lay_out_in_processes(book, options, groups, sheets, page_css, jobs, plan, fi
             process.join(timeout=5)
             if process.is_alive():
                 process.kill()
+
+
+MORE_WORKERS_FOR = 3  # waiting groups (mostly margins to draw, 0.06-0.1 s each) worth a worker's start (0.2 s)
 
 
 def start_fork_server():

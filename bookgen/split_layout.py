@@ -114,7 +114,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
         plan.set_front(state["pages"], state["counter"], state["strings"])
         return None, state["pages"]
 
-    jobs = max(1, min(jobs, len(plan.todo)))
+    jobs = max(1, min(jobs, len(groups) - 1))
     processes = "forkserver" in multiprocessing.get_all_start_methods()
     # The join, in a new Python started now (a process forked from the layout processes' server would carry
     # WeasyPrint's memory, and be the build's largest); an EPUB alone needs only the page map.
@@ -131,37 +131,58 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
         front, fonts, counters = result
         body = [plan.results[g.index] for g in groups[1:]]
         cache.put(front_key, {"counters": counters})
-        t_join = time.perf_counter()
-        pdf, unresolved = b"", []
-        if joiner is not None:
-            try:
-                pdf, unresolved, programs, used = joiner.join(
-                    [front.pdf] + [r.pdf for r in body], body_start=plan.body_start,
-                    fonts_kept=cache.folder if cache.read else None, modified=book.meta.modified)
-            except RuntimeError as e:
-                raise BookError(f"internal error: {e}") from None
-            for key, program in programs.items():  # merged fonts, kept for the next build's join
-                cache.put(key, {"pdf": program})
-            for key in used:
-                cache.keep(key)
-        t_join = time.perf_counter() - t_join
+        joined = None
+        if joiner is not None:  # it works while the build writes the EPUB (write_pdf.pdf_bytes waits for it)
+            joiner.send([front.pdf] + [r.pdf for r in body], body_start=plan.body_start,
+                        fonts_kept=cache.folder if cache.read else None, modified=book.meta.modified)
+            joined, joiner = Joined(joiner, cache, book.chapters), None
     finally:
         if joiner is not None:
             joiner.close()
     fresh = plan.seconds + front_layouts
-    seconds = {"templates": t_templates, "join": t_join,
+    seconds = {"templates": t_templates, "join": 0.0,
                **{k: sum(x.get(k, 0.0) for x in fresh) for k in ("layout", "wait", "pdf")}}
     warnings = list(dict.fromkeys(m for r in [front, *body] for m in r.warnings))
-    warnings += [f"No anchor #{name} for internal URI reference" for name in unresolved or ()]
     labels = front.labels + [label for r in body for label in r.labels]
     starts = front.starts + [s for r in body for s in r.starts]
     moved = [m for r in [front, *body] for m in r.moved]
-    return W.Rendered(None, None, plan.body_start, labels, warnings, pdf, fonts,
-                      W.length_pt(options.bleed), moved, starts=starts, pages=len(labels), group_cache=cache,
-                      split={"groups": len(groups), "laid_out": plan.laid_out + bool(front_layouts),
-                             "refinished": plan.refinished,
-                             "front_layouts": len(front_layouts), "processes": jobs if plan.laid_out else 0,
-                             "seconds": seconds})
+    split = {"groups": len(groups), "laid_out": plan.laid_out + bool(front_layouts), "refinished": plan.refinished,
+             "front_layouts": len(front_layouts), "processes": plan.processes, "seconds": seconds}
+    if joined is not None:
+        joined.seconds = seconds
+    return W.Rendered(None, None, plan.body_start, labels, warnings, b"", fonts, W.length_pt(options.bleed), moved,
+                      starts=starts, pages=len(labels), group_cache=cache, split=split, joined=joined)
+
+
+class Joined:
+    """The join of the groups' PDFs, under way in its process (join_pdf.JoinProcess); `result()` waits for it:
+    (the PDF, its outline nested under the book's parts, and the warnings about links without a destination)."""
+
+    def __init__(self, joiner, cache, chapters):
+        self.joiner, self.cache, self.chapters, self.started = joiner, cache, chapters, time.perf_counter()
+        self.seconds: dict = {}
+        self.done = None
+
+    def result(self) -> tuple[bytes, list[str]]:
+        if self.done is None:
+            try:
+                pdf, unresolved, programs, used = self.joiner.result()
+            except RuntimeError as e:
+                raise BookError(f"internal error: {e}") from None
+            finally:
+                self.close()
+            for key, program in programs.items():  # merged fonts, kept for the next build's join
+                self.cache.put(key, {"pdf": program})
+            for key in used:
+                self.cache.keep(key)
+            from .parts import nest_outline
+            pdf = nest_outline(pdf, self.chapters)  # each group's outline begins at the top level
+            self.seconds["join"] = time.perf_counter() - self.started
+            self.done = pdf, [f"No anchor #{name} for internal URI reference" for name in unresolved]
+        return self.done
+
+    def close(self) -> None:
+        self.joiner.close()
 
 
 def _lay_out_groups(book, options, groups, sheets, jobs, plan, first_front, processes):
@@ -170,6 +191,10 @@ def _lay_out_groups(book, options, groups, sheets, jobs, plan, first_front, proc
         # in worker processes even with --jobs 1: the memory a layout leaves behind goes with its process
         return lay_out_in_processes(book, options, groups, list(sheets), sheets.page_css, jobs, plan, first_front)
     first = first_front()
+    if processes and sum(isinstance(item, Refinish) and item.finish.draw for item in plan.todo) >= 2:
+        # every group from the cache, at new places (the front matter's length changed): their margins drawn
+        # in worker processes (this one has not imported WeasyPrint)
+        return lay_out_in_processes(book, options, groups, list(sheets), sheets.page_css, jobs, plan, lambda: first)
     if plan.todo:
         css, _, fetcher, font_config = prepare(book, options, sheets)
         setup = (css, sheets.page_css, fetcher, font_config)

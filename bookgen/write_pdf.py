@@ -37,6 +37,8 @@ class Rendered:
     starts: list | None = None  # the page map, when the layout made it (bookgen/split_layout.py)
     pages: int = 0  # how many pages
     group_cache: object = None  # the chapter groups' layouts, to keep once the build has succeeded
+    joined: object = None  # split_layout.Joined: the groups' PDFs being joined (pdf_bytes waits for it)
+    late_warnings: list = field(default_factory=list)  # found by the join: links without a destination
     split: dict | None = None  # groups, how many this build laid out, in how many processes; None: one document
     whole_because: str = ""  # why the book was laid out as one document, when it could not be split
 
@@ -371,7 +373,10 @@ def page_map(book, rendered: Rendered):
 
 
 def pdf_bytes(book, rendered: Rendered) -> bytes:
-    """The finished PDF: written once, by the last layout (see _layout), with its page labels and boxes."""
+    """The finished PDF: written once, by the last layout (see _layout), with its page labels and boxes; or
+    joined from the chapter groups' (once the join has ended: split_layout.Joined)."""
+    if rendered.joined is not None and not rendered.raw_pdf:
+        rendered.raw_pdf, rendered.late_warnings = rendered.joined.result()
     return rendered.raw_pdf
 
 
