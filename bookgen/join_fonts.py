@@ -210,15 +210,16 @@ class MergedPrograms:
         self.new: dict = {}  # key -> program, merged by this join
         self.used: list = []  # keys of the kept programs this join used
 
-    def get(self, key: str) -> bytes | None:
-        entry = self.cache.get("font-" + key)
+    def get(self, key: str, kind: str = "font") -> bytes | None:
+        """A kept entry: a merged font program, or (kind "shown") what a part's pages show (join_pdf)."""
+        entry = self.cache.get(f"{kind}-{key}")
         if entry is None or not isinstance(entry.get("pdf"), bytes):
             return None
-        self.used.append("font-" + key)
+        self.used.append(f"{kind}-{key}")
         return entry["pdf"]
 
-    def put(self, key: str, program: bytes) -> None:
-        self.new["font-" + key] = program
+    def put(self, key: str, program: bytes, kind: str = "font") -> None:
+        self.new[f"{kind}-{key}"] = program
 
 
 def widths_of(array) -> dict:

@@ -83,7 +83,7 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
             unresolved = joiner.finish(body_start=body_start, bleed_pt=bleed_pt)
             if modified is not None:
                 with_modified(dst, modified)
-            verify_pages(sources, dst)
+            verify_pages(sources, dst, [_shown_pages(src, data, programs) for src, data in zip(sources, parts)])
             version = max((src.pdf_version for src in sources), key=_version_key)
             # Stream data is read from the parts while saving: keep them open until then.
             dst.save(os.fspath(out) if isinstance(out, (str, os.PathLike)) else out,
@@ -118,11 +118,37 @@ def with_modified(pdf: pikepdf.Pdf, modified: str) -> None:
             metadata.write(xmp.replace(tag.format(STAND_IN).encode(), tag.format(modified).encode()))
 
 
-def verify_pages(sources: list, dst: pikepdf.Pdf) -> None:
+def _shown_pages(src: pikepdf.Pdf, data: bytes, kept=None) -> list:
+    """What each page of a part shows (pdf_glyphs.shown; None where it is not written as WeasyPrint writes text).
+    `kept` (join_fonts.MergedPrograms): read from there when the same part was joined before (a part's digest is
+    the key: after an edit, the unchanged groups' pages are not read again), and kept there for the next join."""
+    import hashlib
+    import json
+
+    from .pdf_glyphs import Unreadable, shown
+    key = hashlib.sha256(data).hexdigest()
+    record = kept.get(key, "shown") if kept is not None else None
+    if record is not None:
+        return [None if page is None else {tuple(k): set(ids) for k, ids in page} for page in json.loads(record)]
+    pages = []
+    for page in src.pages:
+        try:
+            pages.append(shown(page.obj))
+        except Unreadable:
+            pages.append(None)
+    if kept is not None:
+        kept.put(key, json.dumps([None if p is None else [[list(k), sorted(ids)] for k, ids in sorted(p.items())]
+                                  for p in pages]).encode(), "shown")
+    return pages
+
+
+def verify_pages(sources: list, dst: pikepdf.Pdf, shown_pages: list | None = None) -> None:
     """Raise JoinMismatch for the first page of `dst` that does not show what its source page showed: each page's
     content stream copied unchanged, and each glyph it shows of the same face, with the same width, standing for
-    the text of the glyph's first use in the book (what one document's /ToUnicode says)."""
-    from .pdf_glyphs import Unreadable, face, font_at, font_table, raw_contents, shown
+    the text of the glyph's first use in the book (what one document's /ToUnicode says). `shown_pages`: what
+    each part's pages show (_shown_pages), when known."""
+    from .pdf_glyphs import face, font_at, font_table, raw_contents
+    shown_pages = shown_pages or [_shown_pages(src, b"") for src in sources]
     first: dict = {}   # (source /BaseFont, glyph id) -> text, in book order
     tables: dict = {}  # (part, object) -> font_table
     pairs: dict = {}   # (part, source font, joined font) -> {glyph id: first joined page that shows it}
@@ -137,7 +163,7 @@ def verify_pages(sources: list, dst: pikepdf.Pdf) -> None:
         return tables[key]
     index = 0
     for part, src in enumerate(sources):
-        for page in src.pages:
+        for page, used in zip(src.pages, shown_pages[part]):
             joined = dst.pages[index].obj
             index += 1
             resources = page.obj.get("/Resources")
@@ -146,9 +172,7 @@ def verify_pages(sources: list, dst: pikepdf.Pdf) -> None:
                 table(part, fonts[key])  # fonts met in page order, as the join unifies them
             if raw_contents(page.obj) != raw_contents(joined):
                 raise JoinMismatch(index, "its content stream is not the one its group wrote")
-            try:
-                used = shown(page.obj)
-            except Unreadable:  # not WeasyPrint's way of writing text: compare every glyph of the page's fonts
+            if used is None:  # not WeasyPrint's way of writing text: compare every glyph of the page's fonts
                 used = {(k[1:],): set(table(part, fonts[k])[2]) for k in fonts.keys()} if fonts else {}
             for key, ids in used.items():
                 a, b = font_at(page.obj, key), font_at(joined, key)

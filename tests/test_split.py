@@ -168,6 +168,8 @@ def test_an_edit_lays_out_only_what_it_changed_and_matches_a_fresh_build(tmp_pat
     # the join merged each face's subsets into one program, kept for the next join (bookgen/join_fonts.py); the
     # generated cover is kept too (the EPUB made with it is compared with a fresh build's below)
     assert len(list((out / ".bookgen-cache").glob("font-*.pdf"))) >= 2
+    # and what each of the 6 parts' pages show, for the next join's check (5 of them read from there this time)
+    assert len(list((out / ".bookgen-cache").glob("shown-*.pdf"))) == 6
     assert len(list((out / ".bookgen-cache").glob("cover-*.jpg"))) == 1
     fresh = build_into(book, tmp_path / "fresh", jobs=1, force=True)
     assert count_groups(fresh) == 6
