@@ -452,10 +452,17 @@ def _margin_pages(context, root_box, html, specs):
     context.rendered_notes = []
     maker = context.page_maker
     del maker[1:]
+    types: dict = {}  # pages that every @page selector matches alike have the same styles: computed once
+    selectors = _page_selectors(context.style_for)
     for i, spec in enumerate(specs):
         side, blank, name, index, groups = spec["type"]
         page_type = PageType(side, blank, name, index, tuple(tuple(g) for g in groups))
-        set_page_type_computed_styles(page_type, html, context.style_for)
+        key = None if selectors is None else tuple(_matches(context.style_for, s, page_type) for s in selectors)
+        if key is None or key not in types:  # (WeasyPrint computes them again for every page)
+            set_page_type_computed_styles(page_type, html, context.style_for)
+            if key is not None:
+                types[key] = page_type
+        page_type = types.get(key, page_type)
         page_state = copy.deepcopy(maker[i][3])
         page, _, _ = make_page(context, empty, page_type, None, i + 1, page_state)
         page_state[1].clear()
@@ -463,6 +470,21 @@ def _margin_pages(context, root_box, html, specs):
         maker.append((None, {"break": "any", "page": None}, side == "left", page_state,
                       {"content_changed": False, "pages_wanted": False, "anchors": [], "content_lookups": []}))
         yield page
+
+
+def _page_selectors(style_for) -> list | None:
+    """Every @page selector of every stylesheet (the book's, the project's, WeasyPrint's own), in the order the
+    cascade reads them; None when this WeasyPrint keeps them elsewhere (every page's styles are then computed)."""
+    try:
+        found = [selector[2] for sheet, _, _ in style_for._sheets
+                 for _, selectors, _ in sheet.page_rules for selector in selectors]
+        return found if callable(getattr(style_for, "_page_type_match", None)) else None
+    except (AttributeError, TypeError, ValueError, IndexError):
+        return None
+
+
+def _matches(style_for, selector, page_type) -> bool:
+    return bool(style_for._page_type_match(selector, page_type))
 
 
 def margins_document(html, stylesheets, font_config, specs: list, pdf_variant: str, carried: dict | None = None):

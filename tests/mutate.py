@@ -146,6 +146,20 @@ MUTATIONS = [
     Mutation("a merged font program is kept under the wrong glyphs", "bookgen/join_fonts.py",
              "    key = hashlib.sha256(data + json.dumps(sorted(widths)).encode()).hexdigest()",
              "    key = hashlib.sha256(data).hexdigest()", ("tests/test_split.py", "-k", "edit_lays_out")),
+    # -- this stop's (issue 15): the date stand-in, the kept glyph records, the margins' shared styles, the import
+    Mutation("the front matter's stand-in date is left in the PDF", "bookgen/join_pdf.py",
+             "                with_modified(dst, modified)\n", "                pass\n",
+             ("tests/test_split.py", "-k", "fixed_date")),
+    Mutation("the join's glyph records are kept under one key for every part", "bookgen/join_pdf.py",
+             "    key = hashlib.sha256(data).hexdigest()\n", "    key = \"part\"\n",
+             ("tests/test_glyphs.py", "-k", "kept_and_pages", "tests/test_split.py", "-k", "edit_lays_out")),
+    Mutation("pages of one side share their margin styles whatever :nth() says", "bookgen/weasy.py",
+             "        key = None if selectors is None else tuple(_matches(context.style_for, s, page_type) for s in selectors)",
+             "        key = (side, blank)", ("tests/test_split.py", "-k", "look_exactly")),
+    Mutation("the quick import leaves find_library answering nothing", "bookgen/weasy.py",
+             "            ctypes.util.find_library = real\n        self.loader.exec_module(module)",
+             "            pass\n        self.loader.exec_module(module)",
+             ("tests/test_weasy_adapter.py", "-k", "looking")),
 ]
 
 
