@@ -56,12 +56,15 @@ def start_cover(book, kept=None, here: bool = False):
     asked for (a short book, laid out here: a process would cost more than the 0.1 s the cover takes)."""
     if book.meta.cover is not None:
         return _Ready(cover_image(book))
+    import dataclasses
+    # The cover page is drawn from the book's metadata, without its chapters, wherever it is made (its key too:
+    # the template data of every chapter took 0.1 s to make, for nothing)
+    book = dataclasses.replace(book, chapters=())
     kept_cover = _Kept(book, kept) if kept is not None and kept.is_dir() else None
     if kept_cover is not None and kept_cover.data is not None:
         return kept_cover
     if here:
         return _Later(book, kept_cover)
-    import dataclasses
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -77,7 +80,7 @@ def start_cover(book, kept=None, here: bool = False):
     def submit():  # a thread waits for the fork server's imports before its process starts: the build goes on
         pool = ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent)
         with main_module_hidden():
-            future = pool.submit(cover_image, dataclasses.replace(book, chapters=()))
+            future = pool.submit(cover_image, book)
         pool.shutdown(wait=False)  # its one process ends once the cover is made
         return future
 
