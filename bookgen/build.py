@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BookError, Problem
+from .errors import BookError, Problem, refused_fetch
 from .processes import sigint_held
 
 FORMATS = ("pdf", "epub")
@@ -72,10 +72,9 @@ def build(options: BuildOptions, progress=lambda stage: None, done=lambda stage,
             with fewer_collections(), contextlib.ExitStack() as cleanup:
                 result = _build(options, progress, done, cleanup)
         except BaseException as e:
-            # WeasyPrint stops on our URL fetcher's refusal with a BaseException: make it a book error.
-            if type(e).__name__ == "FatalURLFetchingError":
-                raise BookError(Problem(None, str(e), None, "a book may use only files inside its folder; "
-                                        "check the templates and stylesheets")) from None
+            refused = refused_fetch(e)
+            if refused is not None:
+                raise BookError(refused) from None
             raise
         failed = cache.store(options.out, keys, result.outputs, result.pages, result.warnings, result.reads,
                              Path(options.book))
@@ -192,9 +191,9 @@ def _build(options: BuildOptions, progress, done, cleanup) -> BuildResult:
         files["cover.pdf"] = timed("cover", cover_pdf, book, interior, options.bleed, detail=size)
     # The EPUB needs only the page map: let the laid-out document go before it (lower peak memory; a short
     # book's few boxes are not worth the 0.05 s a collection takes).
-    laid_out_here = not rendered.split and result.pages > 64
+    collect = not rendered.split and result.pages > 64
     del rendered
-    if laid_out_here:
+    if collect:
         gc.collect()
     if "epub" in options.formats and "epub" not in files:
         epub()

@@ -94,6 +94,12 @@ def inputs_digest(book: Path, out: Path, project: Path = PROJECT, skip_suffixes:
     return {"inputs": h.hexdigest(), "newest": int(newest)}
 
 
+def layout_inputs(book: Path, out: Path) -> str:
+    """What a layout depends on besides the HTML it is given: inputs_digest without the Markdown (which reaches
+    the layout only as HTML). The chapter groups' cache and the generated cover are kept under it."""
+    return inputs_digest(book, out, skip_suffixes=(".md", ".markdown"))["inputs"]
+
+
 def font_folders() -> list[Path]:
     """Where fontconfig finds fonts on a Debian-like system: the system's, the site's and the user's."""
     data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")

@@ -64,7 +64,7 @@ def start_cover(book, kept=None, here: bool = False):
     if kept_cover is not None and kept_cover.data is not None:
         return kept_cover
     if here:
-        return _Later(book, kept_cover)
+        return _Made(lambda: cover_image(book), kept_cover)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -88,26 +88,18 @@ def start_cover(book, kept=None, here: bool = False):
     submitted = starter.submit(submit)
     starter.shutdown(wait=False)
 
-    class Pending:
-        def result(self):
-            made = submitted.result().result()
-            if kept_cover is not None:
-                kept_cover.data = made[0]
-            return made
-
-        def keep(self):
-            if kept_cover is not None:
-                kept_cover.keep()
-    return Pending()
+    return _Made(lambda: submitted.result().result(), kept_cover)
 
 
-class _Later:
-    def __init__(self, book, kept_cover):
-        self.book, self.kept_cover, self.made = book, kept_cover, None
+class _Made:
+    """A cover made when first asked for (`make()`: here, or waiting for its process), then kept if it can be."""
+
+    def __init__(self, make, kept_cover):
+        self.make, self.kept_cover, self.made = make, kept_cover, None
 
     def result(self):
         if self.made is None:
-            self.made = cover_image(self.book)
+            self.made = self.make()
             if self.kept_cover is not None:
                 self.kept_cover.data = self.made[0]
         return self.made
@@ -125,11 +117,11 @@ class _Kept:
     def __init__(self, book, folder):
         import hashlib
 
-        from .cache import inputs_digest
+        from .cache import layout_inputs
         html = render(environment(book.root), "epub/cover-art.html.j2", **context(book, "epub"))
-        inputs = inputs_digest(book.root, folder.parent, skip_suffixes=(".md", ".markdown"))["inputs"]
+        inputs = layout_inputs(book.root, folder.parent)
         key = hashlib.sha256(f"{inputs}\0{html}".encode("utf-8", "surrogateescape")).hexdigest()
-        self.folder, self.path, self.data, self.made = folder, folder / f"cover-{key}.jpg", None, False
+        self.folder, self.path, self.data = folder, folder / f"cover-{key}.jpg", None
         try:
             data = self.path.read_bytes()
             if data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9":  # a whole JPEG

@@ -78,6 +78,15 @@ class Problems:
             raise BookError(self.items)
 
 
+def refused_fetch(e: BaseException) -> Problem | None:
+    """WeasyPrint stops on our URL fetcher's refusal (a file outside the book) with a BaseException: the book's
+    problem it stands for, or None for any other exception."""
+    if type(e).__name__ != "FatalURLFetchingError":
+        return None
+    return Problem(None, str(e), None, "a book may use only files inside its folder; check the templates and "
+                   "stylesheets")
+
+
 def command() -> str:
     """The command as the user typed it: `bookgen`, `python build.py` or `python -m bookgen`."""
     arg0 = sys.argv[0] if sys.argv and sys.argv[0] else ""

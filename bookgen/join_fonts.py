@@ -49,10 +49,10 @@ class FontSubsets:
                 if isinstance(descriptor, Dictionary):
                     descriptor.FontName = new
 
-    def __init__(self, programs=None):
+    def __init__(self, kept=None):
         self.subset_names: set = set()  # font subset names (`/ABCDEF+Name`) used so far
         self.subsets: dict = {}  # a subset's name as WeasyPrint wrote it -> its font dicts
-        self.programs = programs  # merged programs kept between builds (MergedPrograms), or None
+        self.kept = kept  # what joins keep between builds (JoinKept), or None
 
     def merge(self, dst) -> None:
         """One font program for each face: the subsets the parts embed of one font file (WeasyPrint keeps each
@@ -62,7 +62,7 @@ class FontSubsets:
             if len(fonts) < 2:
                 continue
             try:
-                merged = merged_font(fonts, self.programs)
+                merged = merged_font(fonts, self.kept)
             except Exception:  # not a kind of font this knows how to merge: keep the subsets
                 continue
             if merged is None:
@@ -104,7 +104,7 @@ class FontSubsets:
                     font.ToUnicode = dst.make_stream(to_unicode_cmap(unified))
 
 
-def merged_font(fonts, programs=None):
+def merged_font(fonts, kept=None):
     """(the font dict to keep, its merged OpenType/CFF program, widths {cid: w}, ToUnicode {cid: hex}) for
     subsets of one CFF font with identity glyph ids and no subroutines; None when they are not such.
     One subset is read at a time (a book has one per chapter group and face)."""
@@ -147,13 +147,13 @@ def merged_font(fonts, programs=None):
     # it without subroutines): the merged program is the kept subset's with the other glyphs added, whichever
     # part they came from. Kept between builds under that: an edit that adds no glyph merges nothing.
     key = hashlib.sha256(data + json.dumps(sorted(widths)).encode()).hexdigest()
-    program = programs.get(key) if programs is not None else None
+    program = kept.get(key) if kept is not None else None
     if program is None:
         program = _merged_program(data, sources)
         if program is None:
             return None
-        if programs is not None:
-            programs.put(key, program)
+        if kept is not None:
+            kept.put(key, program)
     return keep, program, widths, unicode
 
 
@@ -200,26 +200,26 @@ def _merged_program(data: bytes, sources: dict) -> bytes | None:
     return out.getvalue()
 
 
-class MergedPrograms:
-    """Merged font programs kept between builds, as entries of the chapter groups' cache (bookgen/group_cache.py):
-    read here (the join's process), written by the build once it has written its outputs (`new`, `used`)."""
+class JoinKept:
+    """What the join keeps between builds, as entries of the chapter groups' cache (bookgen/group_cache.py):
+    merged font programs (kind "font") and what each part's pages show (kind "shown", join_pdf._shown_pages).
+    Read here (the join's process), written by the build once it has written its outputs (`new`, `used`)."""
 
     def __init__(self, folder):
         from .group_cache import GroupCache
         self.cache = GroupCache(folder)
-        self.new: dict = {}  # key -> program, merged by this join
-        self.used: list = []  # keys of the kept programs this join used
+        self.new: dict = {}  # key -> bytes, made by this join
+        self.used: list = []  # keys of the kept entries this join used
 
     def get(self, key: str, kind: str = "font") -> bytes | None:
-        """A kept entry: a merged font program, or (kind "shown") what a part's pages show (join_pdf)."""
         entry = self.cache.get(f"{kind}-{key}")
         if entry is None or not isinstance(entry.get("pdf"), bytes):
             return None
         self.used.append(f"{kind}-{key}")
         return entry["pdf"]
 
-    def put(self, key: str, program: bytes, kind: str = "font") -> None:
-        self.new[f"{kind}-{key}"] = program
+    def put(self, key: str, data: bytes, kind: str = "font") -> None:
+        self.new[f"{kind}-{key}"] = data
 
 
 def widths_of(array) -> dict:

@@ -43,7 +43,7 @@ class JoinMismatch(Exception):
 
 
 def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | None = None,
-              metadata_from: int = 0, programs=None, modified: str | None = None) -> list[str]:
+              metadata_from: int = 0, kept=None, modified: str | None = None) -> list[str]:
     """Join ``parts`` (PDF bytes, in page order) into one PDF written to ``out``.
 
     ``out`` is a path or a writable binary file object. Pages before ``body_start``
@@ -53,7 +53,8 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
     /MarkInfo, /ViewerPreferences, XMP /Metadata, /OutputIntents) comes from part
     ``metadata_from``; the PDF version is the highest of the parts.
 
-    ``programs``: merged font programs kept between builds (join_fonts.MergedPrograms), or None.
+    ``kept``: what joins keep between builds (join_fonts.JoinKept: merged font programs, what each part's pages
+    show), or None.
 
     ``modified``: the book's modification date-time (ISO, UTC, ``Z``), written over the stand-in the front matter
     was laid out with (STAND_IN; see with_modified), or None to keep what the part says.
@@ -77,26 +78,30 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
         for data in parts:
             sources.append(pikepdf.open(io.BytesIO(data)))
         with pikepdf.new() as dst:
-            joiner = _Joiner(dst, lang=sources[metadata_from].Root.get("/Lang"), programs=programs)
+            joiner = _Joiner(dst, lang=sources[metadata_from].Root.get("/Lang"), kept=kept)
             for index, src in enumerate(sources):
                 joiner.add_part(src, is_meta=index == metadata_from)
             unresolved = joiner.finish(body_start=body_start, bleed_pt=bleed_pt)
             if modified is not None:
                 with_modified(dst, modified)
-            verify_pages(sources, dst, [_shown_pages(src, data, programs) for src, data in zip(sources, parts)])
+            verify_pages(sources, dst, [_shown_pages(src, data, kept) for src, data in zip(sources, parts)])
             version = max((src.pdf_version for src in sources), key=_version_key)
             # Stream data is read from the parts while saving: keep them open until then.
-            dst.save(os.fspath(out) if isinstance(out, (str, os.PathLike)) else out,
-                     min_version=version, deterministic_id=True, compress_streams=True,
-                     # the parts' streams are copied as WeasyPrint compressed them, not decoded and compressed
-                     # again (a third of the join's time, and most of its memory)
-                     stream_decode_level=pikepdf.StreamDecodeLevel.none,
-                     fix_metadata_version=False,  # keep the part's XMP as WeasyPrint wrote it
-                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
+            save(dst, os.fspath(out) if isinstance(out, (str, os.PathLike)) else out, min_version=version)
     finally:
         for src in sources:
             src.close()
     return unresolved
+
+
+def save(pdf: pikepdf.Pdf, out, min_version: str = "") -> None:
+    """How a joined (or overlaid, bookgen/overlay.py) PDF is written: the same bytes for the same input."""
+    pdf.save(out, min_version=min_version, deterministic_id=True, compress_streams=True,
+             # the parts' streams are copied as WeasyPrint compressed them, not decoded and compressed again (a
+             # third of the join's time, and most of its memory)
+             stream_decode_level=pikepdf.StreamDecodeLevel.none,
+             fix_metadata_version=False,  # keep the part's XMP as WeasyPrint wrote it
+             object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
 STAND_IN = "2000-01-01T00:00:00Z"  # the front matter's dcterms.modified, laid out (split_html.make_groups)
@@ -120,7 +125,7 @@ def with_modified(pdf: pikepdf.Pdf, modified: str) -> None:
 
 def _shown_pages(src: pikepdf.Pdf, data: bytes, kept=None) -> list:
     """What each page of a part shows (pdf_glyphs.shown; None where it is not written as WeasyPrint writes text).
-    `kept` (join_fonts.MergedPrograms): read from there when the same part was joined before (a part's digest is
+    `kept` (join_fonts.JoinKept): read from there when the same part was joined before (a part's digest is
     the key: after an edit, the unchanged groups' pages are not read again), and kept there for the next join."""
     import hashlib
     import json
@@ -142,13 +147,12 @@ def _shown_pages(src: pikepdf.Pdf, data: bytes, kept=None) -> list:
     return pages
 
 
-def verify_pages(sources: list, dst: pikepdf.Pdf, shown_pages: list | None = None) -> None:
+def verify_pages(sources: list, dst: pikepdf.Pdf, shown_pages: list) -> None:
     """Raise JoinMismatch for the first page of `dst` that does not show what its source page showed: each page's
     content stream copied unchanged, and each glyph it shows of the same face, with the same width, standing for
     the text of the glyph's first use in the book (what one document's /ToUnicode says). `shown_pages`: what
-    each part's pages show (_shown_pages), when known."""
+    each part's pages show (_shown_pages)."""
     from .pdf_glyphs import face, font_at, font_table, raw_contents
-    shown_pages = shown_pages or [_shown_pages(src, b"") for src in sources]
     first: dict = {}   # (source /BaseFont, glyph id) -> text, in book order
     tables: dict = {}  # (part, object) -> font_table
     pairs: dict = {}   # (part, source font, joined font) -> {glyph id: first joined page that shows it}
@@ -231,7 +235,7 @@ def _name_bytes(key) -> bytes:
 
 
 class _Joiner:
-    def __init__(self, dst: pikepdf.Pdf, *, lang=None, programs=None):
+    def __init__(self, dst: pikepdf.Pdf, *, lang=None, kept=None):
         self.dst = dst
         self.lang = lang                   # the joined document's /Lang
         self.page_count = 0
@@ -244,7 +248,7 @@ class _Joiner:
         self.reparent: list = []           # (parent-tree values, old doc/root objgens)
         self.role_map: dict = {}
         self.class_map: dict = {}
-        self.fonts = FontSubsets(programs)         # the parts' font subsets (bookgen/join_fonts.py)
+        self.fonts = FontSubsets(kept)         # the parts' font subsets (bookgen/join_fonts.py)
         self.namespaces: list = []
         self.id_tree: dict = {}            # bytes -> (key, value)
         self.names: dict[str, dict] = {}   # tree name -> {name bytes: (key, value)}
@@ -659,16 +663,9 @@ class JoinProcess:
                                         cwd=self.tmp.name, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
 
-    def join(self, parts: list[bytes], *, body_start: int, fonts_kept=None,
-             modified: str | None = None) -> tuple[bytes, list[str], dict, list]:
-        """(the PDF, unresolved link ids, the font programs merged now {key: bytes}, the keys of the kept ones it
-        used), for the build to keep once it has written its outputs. `fonts_kept`: the folder of the merged
-        font programs kept between builds (bookgen/group_cache.py's)."""
-        self.send(parts, body_start=body_start, fonts_kept=fonts_kept, modified=modified)
-        return self.result()
-
     def send(self, parts: list[bytes], *, body_start: int, fonts_kept=None, modified: str | None = None) -> None:
-        """Give the join its parts; it works while this process goes on (`result()` waits for it)."""
+        """Give the join its parts; it works while this process goes on (`result()` waits for it). `fonts_kept`:
+        the folder of what joins keep between builds (bookgen/group_cache.py's; join_fonts.JoinKept)."""
         import json
         from pathlib import Path
 
@@ -687,7 +684,8 @@ class JoinProcess:
             pass  # it ended early: result() says why
 
     def result(self) -> tuple[bytes, list[str], dict, list]:
-        """What `join()` returns, once the join has ended."""
+        """Once the join has ended: (the PDF, unresolved link ids, the entries it made {key: bytes} and the keys of
+        the kept ones it used), for the build to keep once it has written its outputs."""
         import json
         from pathlib import Path
 
@@ -728,7 +726,7 @@ def main(argv=None) -> int:
     import sys
     from pathlib import Path
 
-    from .join_fonts import MergedPrograms
+    from .join_fonts import JoinKept
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["--wait"]:  # started before the parts are ready (JoinProcess): they come on standard input
         from .processes import die_with_parent
@@ -737,24 +735,24 @@ def main(argv=None) -> int:
         if not line:
             return 0  # the build needed no join after all
         argv = json.loads(line)
-    programs = modified = None
+    kept = modified = None
     while argv[:1] in (["--fonts-kept"], ["--modified"]):
         if argv[0] == "--fonts-kept":
-            programs = MergedPrograms(argv[1])
+            kept = JoinKept(argv[1])
         else:
             modified = argv[1]
         argv = argv[2:]
     out, body_start, paths = argv[0], int(argv[1]), argv[2:]
     parts = [open(p, "rb").read() for p in paths]
     try:
-        unresolved = join_pdfs(parts, out, body_start=body_start, programs=programs, modified=modified)
+        unresolved = join_pdfs(parts, out, body_start=body_start, kept=kept, modified=modified)
     except JoinMismatch as e:
         print(e, file=sys.stderr)
         return 3
-    new = programs.new if programs else {}
+    new = kept.new if kept else {}
     for key, program in new.items():  # beside the joined PDF, for the build to keep
         (Path(out).parent / f"{key}.cff").write_bytes(program)
-    print(json.dumps({"unresolved": unresolved, "new": sorted(new), "used": programs.used if programs else []}))
+    print(json.dumps({"unresolved": unresolved, "new": sorted(new), "used": kept.used if kept else []}))
     return 0
 
 

@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .errors import BookError, Problem
+from .errors import BookError, refused_fetch
 from .layout_group import prepare, layout_group, refinish
 from .layout_plan import GroupResult, LaidOut, Paginated, Refinish, Unsupported
 
@@ -216,7 +216,7 @@ def _reported(work, *args):
     except Exception:
         return Crashed(BookError(f"internal error in a layout process:\n{traceback.format_exc()}"))
     except BaseException as e:
-        if type(e).__name__ != "FatalURLFetchingError":  # WeasyPrint stops on our fetcher's refusal so
+        refused = refused_fetch(e)
+        if refused is None:
             raise
-        return BookProblems((Problem(None, str(e), None, "a book may use only files inside its folder; check "
-                                     "the templates and stylesheets"),))
+        return BookProblems((refused,))

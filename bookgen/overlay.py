@@ -29,14 +29,14 @@ def lay_over(body: bytes, margins: bytes | None, pages: list[int], drop_first: b
                     raise ValueError(f"{len(src.pages)} margin pages for {len(dst.pages)} pages")
                 for index in pages:
                     _lay_page_over(dst, dst.pages[index].obj, src.pages[index].obj)
-                return _saved(dst)
+                return _saved(dst)  # (while the margins' document, which its streams come from, is open)
         return _saved(dst)
 
 
 def _saved(pdf) -> bytes:
+    from .join_pdf import save
     out = io.BytesIO()
-    pdf.save(out, deterministic_id=True, compress_streams=True, stream_decode_level=pikepdf.StreamDecodeLevel.none,
-             fix_metadata_version=False, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    save(pdf, out)
     return out.getvalue()
 
 

@@ -49,7 +49,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     """Lay out the print edition in groups (in `jobs` processes) and join them; write_pdf.Rendered.
     `cache_dir`: where to keep each group's layout for the next build (bookgen/group_cache.py)."""
     from . import write_pdf as W
-    from .cache import inputs_digest
+    from .cache import layout_inputs
     from .group_cache import GroupCache
     from .processes import sigint_held
     with sigint_held():  # join_pdf imports pikepdf, which a Ctrl-C must not cut in two
@@ -77,7 +77,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     t_templates = time.perf_counter() - t_start  # print HTML, groups
     environment = ""
     if cache_dir is not None:
-        environment = inputs_digest(book.root, Path(cache_dir).parent, skip_suffixes=(".md", ".markdown"))["inputs"]
+        environment = layout_inputs(book.root, Path(cache_dir).parent)
     cache = GroupCache(cache_dir, environment, read=read_cache)
     base_key = [[str(path), text] for path, text in sheets] + [page_css]
     plan = Plan(groups, cache, base_key, draw=want_pdf)

@@ -458,11 +458,12 @@ def _margin_pages(context, root_box, html, specs):
         side, blank, name, index, groups = spec["type"]
         page_type = PageType(side, blank, name, index, tuple(tuple(g) for g in groups))
         key = None if selectors is None else tuple(_matches(context.style_for, s, page_type) for s in selectors)
-        if key is None or key not in types:  # (WeasyPrint computes them again for every page)
+        if key in types:
+            page_type = types[key]
+        else:  # (WeasyPrint computes them again for every page)
             set_page_type_computed_styles(page_type, html, context.style_for)
             if key is not None:
                 types[key] = page_type
-        page_type = types.get(key, page_type)
         page_state = copy.deepcopy(maker[i][3])
         page, _, _ = make_page(context, empty, page_type, None, i + 1, page_state)
         page_state[1].clear()

@@ -240,8 +240,8 @@ def test_what_each_part_shows_is_kept_and_pages_are_still_checked(libertine_part
     import bookgen.pdf_glyphs as G
     from bookgen.group_cache import GroupCache
     folder = tmp_path / "kept"
-    first = F.MergedPrograms(folder)
-    J.join_pdfs(libertine_parts, tmp_path / "a.pdf", body_start=0, programs=first)
+    first = F.JoinKept(folder)
+    J.join_pdfs(libertine_parts, tmp_path / "a.pdf", body_start=0, kept=first)
     assert sorted(k.split("-")[0] for k in first.new) == ["font", "shown", "shown"]
     cache = GroupCache(folder)
     for key, data in first.new.items():  # as the build keeps them once it has written its outputs
@@ -250,13 +250,13 @@ def test_what_each_part_shows_is_kept_and_pages_are_still_checked(libertine_part
     read = []
     real = G.shown
     monkeypatch.setattr(G, "shown", lambda *a, **k: read.append(1) or real(*a, **k))
-    second = F.MergedPrograms(folder)
-    J.join_pdfs(libertine_parts, tmp_path / "b.pdf", body_start=0, programs=second)
+    second = F.JoinKept(folder)
+    J.join_pdfs(libertine_parts, tmp_path / "b.pdf", body_start=0, kept=second)
     assert read == [] and second.new == {} and sorted(k.split("-")[0] for k in second.used) == ["font", "shown", "shown"]
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
     to_unicode = F.to_unicode_cmap  # the glyph that stands for "9" now says "8"
     monkeypatch.setattr(F, "to_unicode_cmap", lambda entries: to_unicode(
         {cid: ("0038" if text == "0039" else text) for cid, text in entries.items()}))
     with pytest.raises(J.JoinMismatch):
-        J.join_pdfs(libertine_parts, tmp_path / "c.pdf", body_start=0, programs=F.MergedPrograms(folder))
+        J.join_pdfs(libertine_parts, tmp_path / "c.pdf", body_start=0, kept=F.JoinKept(folder))
     assert read == []
