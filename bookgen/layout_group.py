@@ -76,6 +76,7 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
     problem = weasy.self_test()  # once per process
     if problem:
         raise Unsupported(f"{WEASYPRINT_DIFFERS}: {problem}")
+    weasy.keep_notes_with_calls()
     css, page_css, fetcher, font_config = setup
     t0 = time.perf_counter()
     with W.weasyprint_log() as messages:

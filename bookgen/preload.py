@@ -8,6 +8,10 @@ import os
 import pikepdf  # noqa: F401  (bookgen/overlay.py)
 import weasyprint  # noqa: F401
 
+from .weasy import keep_notes_with_calls
+
+keep_notes_with_calls()  # once, not in each layout process
+
 # The server started in bookgen's own folder (bookgen/layout_workers.py, start_fork_server): back to the build's.
 os.chdir(os.environ.get("BOOKGEN_CWD") or os.getcwd())
 

@@ -199,6 +199,8 @@ def render_print(book, options: PrintOptions = PrintOptions()) -> Rendered:
 def _layout(book, options, css, fetcher, font_config, fonts, pushed=()):
     from weasyprint import CSS, HTML
 
+    from .weasy import keep_notes_with_calls
+    keep_notes_with_calls()
     html_text, page_css = print_html(book, options, fonts=font_names(fonts))
     if pushed:
         page_css += "\n".join(f"{selector} {{ break-before: page; }}" for selector in pushed) + "\n"

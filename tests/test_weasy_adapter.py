@@ -98,3 +98,40 @@ def test_a_library_found_only_by_lookup_is_still_found(tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.FOUND.startswith("libc.so")
+
+
+# A page of 11 lines: a paragraph calling a one-line note, 7 lines, a heading, then a paragraph whose second line
+# does not fit. WeasyPrint 70 moves the note to the next page to keep that paragraph's two orphan lines.
+ORPHANS_PAGE = """<html><head><style>@page { size: 300px 300px; margin: 20px }
+body { font: 10px/20px serif; orphans: 2; widows: 2; margin: 0 } p { margin: 0 }
+h2 { margin: 0; font-size: 10px; break-after: avoid } .n { float: footnote; footnote-policy: line }</style></head>
+<body><p id="a">Call here<span class="n" id="note">The note.</span> and more.</p>
+<p>%s</p><h2 id="h">Head</h2><p id="c">%s</p></body></html>""" % (
+    "<br>".join(["word word word word word word"] * 7), "<br>".join(["word word word word word word"] * 4))
+
+WHERE = """
+def where(page):
+    from weasyprint import HTML
+    first = {}
+    for i, laid_out in enumerate(HTML(string=page).render().pages):
+        for name in laid_out.anchors:
+            first.setdefault(name, i)
+    return [first["a"], first["note"], first["h"], first["c"]]
+"""
+
+
+def test_weasyprint_alone_moves_a_note_off_its_calls_page_for_orphans():
+    """Why keep_notes_with_calls exists: without it (a process without bookgen), the note prints a page after its
+    call. If this fails, WeasyPrint no longer does that and the fix can go."""
+    out = subprocess.run([sys.executable, "-c", WHERE + f"print(*where({ORPHANS_PAGE!r}))"], capture_output=True,
+                         text=True, check=True, cwd="/")
+    assert out.stdout.split() == ["0", "1", "0", "0"]
+
+
+def test_a_note_stays_on_its_calls_page_and_the_paragraph_goes_on_with_its_heading():
+    from bookgen import weasy
+    assert weasy.keep_notes_with_calls() is True
+    scope: dict = {}
+    exec(WHERE, scope)
+    # call and note on the first page; the heading and its paragraph both on the next
+    assert scope["where"](ORPHANS_PAGE) == [0, 0, 1, 1]
