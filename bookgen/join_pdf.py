@@ -42,9 +42,9 @@ class JoinMismatch(Exception):
         self.page, self.detail = page, detail
 
 
-def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | None = None,
+def join_pdfs(parts: list, out, *, body_start: int, bleed_pt: float | None = None,
               metadata_from: int = 0, kept=None, modified: str | None = None) -> list[str]:
-    """Join ``parts`` (PDF bytes, in page order) into one PDF written to ``out``.
+    """Join ``parts`` (PDF bytes or paths of PDF files, in page order) into one PDF written to ``out``.
 
     ``out`` is a path or a writable binary file object. Pages before ``body_start``
     are labelled i, ii, ...; pages from ``body_start`` on 1, 2, ... With ``bleed_pt``
@@ -65,7 +65,7 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
     back glyph by glyph (text and width, bookgen/pdf_glyphs.py) and compared with the page of its part:
     ``JoinMismatch`` names the first page that differs.
     """
-    parts = [bytes(p) for p in parts]
+    parts = [p if isinstance(p, (str, os.PathLike)) else bytes(p) for p in parts]
     if not parts:
         raise ValueError("join_pdfs needs at least one part")
     if not 0 <= metadata_from < len(parts):
@@ -73,25 +73,54 @@ def join_pdfs(parts: list[bytes], out, *, body_start: int, bleed_pt: float | Non
     if body_start < 0:
         raise ValueError(f"body_start must be >= 0, not {body_start}")
 
-    sources = []
-    try:
-        for data in parts:
-            sources.append(pikepdf.open(io.BytesIO(data)))
-        with pikepdf.new() as dst:
-            joiner = _Joiner(dst, lang=sources[metadata_from].Root.get("/Lang"), kept=kept)
-            for index, src in enumerate(sources):
+    # One part open at a time: what the join copies of it (its streams' data too) is made the joined PDF's own,
+    # and the part is closed before the next is opened. A part's objects, parsed, take more memory than their
+    # copies (at 100k words: 28 MB for all the parts open at once).
+    with pikepdf.new() as dst:
+        with _open(parts[metadata_from]) as meta:
+            joiner = _Joiner(dst, lang=meta.Root.get("/Lang"), kept=kept)
+        shown, versions = [], []
+        for index, part in enumerate(parts):
+            with _open(part) as src:
+                before = _next_number(dst)
                 joiner.add_part(src, is_meta=index == metadata_from)
-            unresolved = joiner.finish(body_start=body_start, bleed_pt=bleed_pt)
-            if modified is not None:
-                with_modified(dst, modified)
-            verify_pages(sources, dst, [_shown_pages(src, data, kept) for src, data in zip(sources, parts)])
-            version = max((src.pdf_version for src in sources), key=_version_key)
-            # Stream data is read from the parts while saving: keep them open until then.
-            save(dst, os.fspath(out) if isinstance(out, (str, os.PathLike)) else out, min_version=version)
-    finally:
-        for src in sources:
-            src.close()
+                _own_streams(dst, before, _next_number(dst))
+                shown.append(_shown_pages(src, _data(part), kept))
+                versions.append(src.pdf_version)
+        unresolved = joiner.finish(body_start=body_start, bleed_pt=bleed_pt)
+        if modified is not None:
+            with_modified(dst, modified)
+        verify_pages([lambda part=part: _open(part) for part in parts], dst, shown)
+        save(dst, os.fspath(out) if isinstance(out, (str, os.PathLike)) else out,
+             min_version=max(versions, key=_version_key))
     return unresolved
+
+
+def _open(part) -> pikepdf.Pdf:
+    return pikepdf.open(part if isinstance(part, (str, os.PathLike)) else io.BytesIO(part))
+
+
+def _data(part) -> bytes:
+    if isinstance(part, (str, os.PathLike)):
+        with open(part, "rb") as f:
+            return f.read()
+    return part
+
+
+def _next_number(pdf: pikepdf.Pdf) -> int:
+    """The number the next new object of `pdf` gets (qpdf numbers them in turn; the marker is never written, as
+    nothing refers to it)."""
+    return pdf.make_indirect(Dictionary()).objgen[0]
+
+
+def _own_streams(dst: pikepdf.Pdf, first: int, end: int) -> None:
+    """The streams copied from a part (objects `first` to `end`) given their data now, as it is in the part
+    (still encoded): qpdf would otherwise read it from the part when the joined PDF is saved."""
+    for number in range(first, end):
+        obj = dst.get_object((number, 0))
+        if isinstance(obj, pikepdf.Stream):
+            obj.write(obj.read_raw_bytes(), filter=obj.get("/Filter"), decode_parms=obj.get("/DecodeParms"),
+                      type_check=False)
 
 
 def save(pdf: pikepdf.Pdf, out, min_version: str = "") -> None:
@@ -150,46 +179,44 @@ def _shown_pages(src: pikepdf.Pdf, data: bytes, kept=None) -> list:
 def verify_pages(sources: list, dst: pikepdf.Pdf, shown_pages: list) -> None:
     """Raise JoinMismatch for the first page of `dst` that does not show what its source page showed: each page's
     content stream copied unchanged, and each glyph it shows of the same face, with the same width, standing for
-    the text of the glyph's first use in the book (what one document's /ToUnicode says). `shown_pages`: what
-    each part's pages show (_shown_pages)."""
+    the text of the glyph's first use in the book (what one document's /ToUnicode says). `sources`: for each
+    part, a function that opens it (read one at a time); `shown_pages`: what each part's pages show
+    (_shown_pages)."""
     from .pdf_glyphs import face, font_at, font_table, raw_contents
     first: dict = {}   # (source /BaseFont, glyph id) -> text, in book order
     tables: dict = {}  # (part, object) -> font_table
     pairs: dict = {}   # (part, source font, joined font) -> {glyph id: first joined page that shows it}
 
-    def table(part, font):
+    unrecorded: set = set()  # tables read while their part was open, whose texts count only where first used
+
+    def table(part, font, record=True):
         key = (part, font.objgen if font is not None else None)
         if key not in tables:
             tables[key] = font_table(font)
-            if part >= 0:
-                for cid, text in tables[key][1].items():
-                    first.setdefault((tables[key][0], cid), text)
+            unrecorded.add(key)
+        if record and key in unrecorded:
+            unrecorded.discard(key)
+            record_first(key)
         return tables[key]
+
+    def record_first(key):
+        if key[0] >= 0:
+            for cid, text in tables[key][1].items():
+                first.setdefault((tables[key][0], cid), text)
     index = 0
-    for part, src in enumerate(sources):
-        for page, used in zip(src.pages, shown_pages[part]):
-            joined = dst.pages[index].obj
-            index += 1
-            resources = page.obj.get("/Resources")
-            fonts = resources.get("/Font") if isinstance(resources, Dictionary) else None
-            for key in (fonts.keys() if isinstance(fonts, Dictionary) else ()):
-                table(part, fonts[key])  # fonts met in page order, as the join unifies them
-            if raw_contents(page.obj) != raw_contents(joined):
-                raise JoinMismatch(index, "its content stream is not the one its group wrote")
-            if used is None:  # not WeasyPrint's way of writing text: compare every glyph of the page's fonts
-                used = {(k[1:],): set(table(part, fonts[k])[2]) for k in fonts.keys()} if fonts else {}
-            for key, ids in used.items():
-                a, b = font_at(page.obj, key), font_at(joined, key)
-                seen = pairs.setdefault((part, a.objgen if a is not None else None,
-                                         b.objgen if b is not None else None), [a, b, {}])[2]
-                for cid in ids:
-                    seen.setdefault(cid, index)
+    for part, opener in enumerate(sources):  # one part open at a time
+        with opener() as src:
+            index = _verify_part(part, src, dst, index, shown_pages[part], table, pairs)
     if index != len(dst.pages):
         raise JoinMismatch(index + 1, f"{len(dst.pages)} pages joined from {index}")
     wrong = []
-    for (part, _, _), (a, b, seen) in pairs.items():
-        base, _, widths = table(part, a)
-        joined_base, joined_texts, joined_widths = table(-1, b)
+    for key in pairs:
+        if key[:2] in unrecorded:
+            unrecorded.discard(key[:2])
+            record_first(key[:2])
+    for (part, a, b), seen in pairs.items():
+        base, _, widths = tables[(part, a)]
+        joined_base, joined_texts, joined_widths = tables[(-1, b)]
         for cid, page in seen.items():
             expected = (face(base), first.get((base, cid)), widths.get(cid))
             got = (face(joined_base), joined_texts.get(cid), joined_widths.get(cid))
@@ -200,6 +227,31 @@ def verify_pages(sources: list, dst: pikepdf.Pdf, shown_pages: list) -> None:
         raise JoinMismatch(page, f"glyph {cid} of {expected[0]} standing for {expected[1]!r} (width "
                                  f"{expected[2]}) became glyph {cid} of {got[0]} standing for {got[1]!r} "
                                  f"(width {got[2]})")
+
+
+def _verify_part(part, src, dst, index, shown_pages, table, pairs) -> int:
+    """verify_pages for one part's pages (from dst page `index` on): the index after them."""
+    from .pdf_glyphs import font_at, raw_contents
+    for page, used in zip(src.pages, shown_pages):
+        joined = dst.pages[index].obj
+        index += 1
+        resources = page.obj.get("/Resources")
+        fonts = resources.get("/Font") if isinstance(resources, Dictionary) else None
+        for key in (fonts.keys() if isinstance(fonts, Dictionary) else ()):
+            table(part, fonts[key])  # fonts met in page order, as the join unifies them
+        if raw_contents(page.obj) != raw_contents(joined):
+            raise JoinMismatch(index, "its content stream is not the one its group wrote")
+        if used is None:  # not WeasyPrint's way of writing text: compare every glyph of the page's fonts
+            used = {(k[1:],): set(table(part, fonts[k])[2]) for k in fonts.keys()} if fonts else {}
+        for key, ids in used.items():
+            a, b = font_at(page.obj, key), font_at(joined, key)
+            table(part, a, record=False)  # read now: the part is closed next
+            table(-1, b, record=False)
+            seen = pairs.setdefault((part, a.objgen if a is not None else None, b.objgen if b is not None else None),
+                                    {})
+            for cid in ids:
+                seen.setdefault(cid, index)
+    return index
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -643,8 +695,9 @@ def _copy_direct(dst, obj):
 
 
 class JoinProcess:
-    """The join in a fresh Python process (it imports only pikepdf), so that the memory the join needs (about 1 MB
-    for each part opened) is never added to the layout's: the build's largest process stays small. Started
+    """The join in a fresh Python process (it imports only pikepdf), so that the memory the join needs (the joined
+    PDF's objects, about 1 MB for every 12 pages of a tagged book, and one part at a time) is never added to the
+    layout's: the build's largest process stays small. Started
     before the layout, so that Python's start and pikepdf's import are done when the parts are ready; it waits
     for them on its standard input, and ends with the build (PR_SET_PDEATHSIG)."""
 
@@ -743,9 +796,8 @@ def main(argv=None) -> int:
             modified = argv[1]
         argv = argv[2:]
     out, body_start, paths = argv[0], int(argv[1]), argv[2:]
-    parts = [open(p, "rb").read() for p in paths]
-    try:
-        unresolved = join_pdfs(parts, out, body_start=body_start, kept=kept, modified=modified)
+    try:  # the parts read from their files one at a time
+        unresolved = join_pdfs(paths, out, body_start=body_start, kept=kept, modified=modified)
     except JoinMismatch as e:
         print(e, file=sys.stderr)
         return 3

@@ -346,6 +346,18 @@ def test_reproducible(parts, joined, tmp_path):
     assert other.getvalue() != data
 
 
+def test_parts_given_as_files_join_to_the_same_bytes(parts, joined, tmp_path):
+    """The join process reads its parts from files, one at a time (each closed before the next is opened): the
+    same PDF as from the parts in memory."""
+    paths = []
+    for i, data in enumerate(parts):
+        paths.append(tmp_path / f"part{i}.pdf")
+        paths[-1].write_bytes(data)
+    out = tmp_path / "from-files.pdf"
+    assert join_pdfs(paths, out, body_start=2, bleed_pt=5, metadata_from=1) == ["nowhere"]
+    assert out.read_bytes() == joined[0].read_bytes()
+
+
 def test_bad_arguments(parts):
     with pytest.raises(ValueError):
         join_pdfs(parts, io.BytesIO(), body_start=0, metadata_from=3)
