@@ -270,6 +270,8 @@ def layout_detail(rendered) -> str:
         s = rendered.split
         how = f"{s['laid_out']} laid out in {s['processes']} process{'es' if s['processes'] != 1 else ''}" \
             if s["laid_out"] else "all from the last build"
+        if s.get("relayouts"):  # groups laid out again to keep notes on their calls' pages
+            how += f" ({s['relayouts']} more layout{'s' if s['relayouts'] != 1 else ''} to keep notes with their calls)"
         groups = s["groups"] - 1
         return f"{rendered.pages} pages; the front matter and {groups} chapter group{'s' if groups != 1 else ''}, {how}"
     return f"{rendered.pages} pages, as one document" + (f" ({rendered.whole_because})" if rendered.whole_because else "")

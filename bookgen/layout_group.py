@@ -139,7 +139,8 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
                 if c.id in page.anchors:
                     anchors.setdefault(c.id, i)
         wait = seen.get("wait", 0.0)
-        seconds = {"layout": t1 - t0 - wait, "wait": wait, "pdf": time.perf_counter() - t1}
+        # with `rounds`: how many times it was laid out again to keep notes on their calls' pages
+        seconds = {"layout": t1 - t0 - wait, "wait": wait, "pdf": time.perf_counter() - t1, "relayouts": rounds}
         if not group.index:  # the front matter: drawn whole, at its place
             counters = seen["book_counters"]
             return GroupResult(group.index, pdf, n, labels, starts, {c: counters[i] for c, i in anchors.items()},

@@ -147,7 +147,8 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     starts = front.starts + [s for r in body for s in r.starts]
     moved = [m for r in [front, *body] for m in r.moved]
     split = {"groups": len(groups), "laid_out": plan.laid_out + bool(front_layouts), "refinished": plan.refinished,
-             "front_layouts": len(front_layouts), "processes": plan.processes, "seconds": seconds}
+             "front_layouts": len(front_layouts), "processes": plan.processes, "seconds": seconds,
+             "relayouts": sum(x.get("relayouts", 0) for x in fresh)}  # to keep notes on their calls' pages
     if joined is not None:
         joined.seconds = seconds
     return W.Rendered(None, None, plan.body_start, labels, warnings, b"", fonts, W.length_pt(options.bleed), moved,

@@ -370,3 +370,31 @@ def test_a_record_that_cannot_be_written_is_a_warning_not_a_failure(tmp_path):
     result = build_into(book, out)
     assert result.outputs["pdf"].is_file() and result.outputs["epub"].is_file()
     assert any("the no-change record cannot be written" in str(w) for w in result.warnings), result.warnings
+
+
+def test_notes_weasyprint_alone_moves_on_stay_with_their_calls_in_one_layout(tmp_path):
+    """Two chapters of the benchmark's 100k-word book (bench/genbook.py, seeded) in which WeasyPrint alone prints
+    a note a page after its call, to keep a paragraph's orphan lines together (bookgen/weasy.py,
+    keep_notes_with_calls): every note prints on its call's page, and no group is laid out a second time for it
+    (before that fix, the build sent a paragraph on and laid each of these two groups out again)."""
+    from bench.genbook import generate
+    generate(tmp_path / "generated", 100_000)
+    book = tmp_path / "book"
+    (book / "chapters").mkdir(parents=True)
+    chapters = ["chapter006.md", "chapter007.md"]
+    for name in chapters:
+        shutil.copy(tmp_path / "generated" / "chapters" / name, book / "chapters" / name)
+    (book / "book.toml").write_text('title = "Kept Notes"\nauthors = ["Bench Mark"]\nlanguage = "en-GB"\n'
+                                    'page-size = "A5"\nchapters = [%s]\n'
+                                    % ", ".join(f'"chapters/{n}"' for n in chapters), encoding="utf-8")
+    result = build_into(book, tmp_path / "out", formats=("pdf",), jobs=1)
+    assert result.layout["laid_out"] == 3 and result.layout["relayouts"] == 0
+    assert not [w for w in result.warnings if "is printed on page" in str(w)]
+    reader = PdfReader(result.outputs["pdf"])
+    pages = {name: reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()}
+    calls = [name for name in pages if "-fnref" in name]
+    defined = sum(line.startswith("[^") for name in chapters
+                  for line in (book / "chapters" / name).read_text(encoding="utf-8").splitlines())
+    assert len(calls) == defined > 0  # every note the sources define
+    for call in calls:
+        assert pages[call] == pages[call.replace("-fnref", "-fn")], call
