@@ -108,14 +108,16 @@ def _build(options: BuildOptions, progress, done, cleanup) -> BuildResult:
         done(stage, result.timings[stage], detail(value))
         return value
 
+    server = None  # the layout processes' fork server, when the book is to be laid out in groups
+
     def read():
         book = load_book(options.book, strict=options.strict, page_size=options.page_size, files=options.files)
-        return book, StyleCheck(book, out / CSS_CHECKED)
+        return book, StyleCheck(book, out / CSS_CHECKED, server)
 
     from .book_layout import laid_out_here, looks_short
     if options.jobs != 0 and not (options.jobs is None and looks_short(Path(options.book), options.files)):
         from .layout_workers import start_fork_server
-        start_fork_server()  # the layout processes' server imports WeasyPrint while the book is read
+        server = start_fork_server()  # the layout processes' server imports WeasyPrint while the book is read
     if {"print", "cover"} & set(options.formats):
         with sigint_held():  # pikepdf (a C++ extension) must not be cut in two by a Ctrl-C while it loads
             import pikepdf  # noqa: F401
@@ -302,9 +304,10 @@ class StyleCheck:
     line (WeasyPrint itself only says `at 2:6`). What it found is kept in `record` by a build that succeeds
     (`keep`), under a digest of every stylesheet (the book's own, and those they may import) and of WeasyPrint's
     version: a rebuild after an edit of the text then does not import WeasyPrint here (0.4 s; the layout
-    processes have it)."""
+    processes have it). With `context` (the layout processes' fork server), a first check is made in a process
+    forked from it: a book laid out in groups never imports WeasyPrint here (its 19 MB)."""
 
-    def __init__(self, book, record: Path | None = None):
+    def __init__(self, book, record: Path | None = None, context=None):
         from .write_pdf import stylesheets
         self.record, self.key, self.found = record, _stylesheets_key(book, stylesheets(book)), None
         if record is not None and self.key is not None:
@@ -315,6 +318,12 @@ class StyleCheck:
                                   for w in kept["found"]]
             except (OSError, ValueError, TypeError, KeyError, AttributeError):
                 pass
+        if self.found is None and context is not None:
+            from .layout_workers import in_a_process
+            found, problems = in_a_process(context, _checked_apart, dataclasses.replace(book, chapters=()))()
+            if problems:
+                raise BookError(list(problems))
+            self.found = found
         if self.found is None:
             self.found = _check_stylesheets(book)
 
@@ -348,6 +357,14 @@ def _stylesheets_key(book, paths) -> str | None:
         return None  # checked anew: it says what cannot be read
     h.update(Path(__file__).read_bytes())  # how it checks
     return h.hexdigest()
+
+
+def _checked_apart(book) -> tuple:
+    """_check_stylesheets in another process: (what it found, None) or (None, the problems that stop the build)."""
+    try:
+        return _check_stylesheets(book), None
+    except BookError as e:
+        return None, tuple(e.problems)
 
 
 def _check_stylesheets(book, strict: bool = False) -> list:

@@ -1,40 +1,48 @@
 """The EPUB cover: the book's own image, or one generated from templates/epub/cover-art.html.j2."""
 from __future__ import annotations
 
-import io
-
 from .render import context, environment, render
 
 COVER_SIZE = (1600, 2560)
 
 
-def cover_image(book) -> tuple[bytes, str, str]:
-    """(image bytes, media type, file extension)."""
+def cover_image(book, apart: bool = False) -> tuple[bytes, str, str]:
+    """(image bytes, media type, file extension). `apart`: a generated cover's page drawn in a small process of
+    its own (cover_raster.py)."""
     if book.meta.cover is not None:
         data = book.meta.cover.read_bytes()
         if book.meta.cover.suffix.lower() == ".png":
             return data, "image/png", "png"
         return data, "image/jpeg", "jpg"
-    return generated_cover(book), "image/jpeg", "jpg"
+    return generated_cover(book, apart), "image/jpeg", "jpg"
 
 
-def generated_cover(book) -> bytes:
-    import pypdfium2
+def generated_cover(book, apart: bool = False) -> bytes:
     from weasyprint import HTML
 
     from .write_pdf import fetcher_for
 
     html = render(environment(book.root), "epub/cover-art.html.j2", **context(book, "epub"))
     pdf = HTML(string=html, base_url=str(book.root), url_fetcher=fetcher_for(book)).write_pdf()
-    doc = pypdfium2.PdfDocument(pdf)
-    page = doc[0]
-    scale = COVER_SIZE[0] / page.get_width()
-    image = page.render(scale=scale).to_pil().convert("RGB")
-    if image.size != COVER_SIZE:
-        image = image.resize(COVER_SIZE)
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=88, optimize=True)
-    return out.getvalue()
+    if apart:
+        return _jpeg_apart(pdf)
+    from .cover_raster import jpeg
+    return jpeg(pdf, COVER_SIZE)
+
+
+def _jpeg_apart(pdf: bytes) -> bytes:
+    """cover_raster.jpeg in a Python of its own (-I: only the installed libraries on its path, not the folder)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from .errors import BookError
+    script = Path(__file__).with_name("cover_raster.py")
+    done = subprocess.run([sys.executable, "-I", str(script), *map(str, COVER_SIZE)], input=pdf,
+                          capture_output=True, timeout=120)
+    if done.returncode != 0 or not done.stdout:
+        raise BookError(f"internal error: the cover could not be drawn:\n{done.stderr.decode(errors='replace')[-2000:]}")
+    return done.stdout
 
 
 class _Ready:
@@ -66,29 +74,12 @@ def start_cover(book, kept=None, here: bool = False):
     if here:
         return _Made(lambda: cover_image(book), kept_cover)
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    from .layout_workers import main_module_hidden, start_fork_server
+    from .layout_workers import in_a_process, start_fork_server
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return _Ready(cover_image(book))
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .processes import die_with_parent
-
     context = start_fork_server()  # here: it changes the working folder for a moment
-
-    def submit():  # a thread waits for the fork server's imports before its process starts: the build goes on
-        pool = ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent)
-        with main_module_hidden():
-            future = pool.submit(cover_image, book)
-        pool.shutdown(wait=False)  # its one process ends once the cover is made
-        return future
-
-    starter = ThreadPoolExecutor(1)
-    submitted = starter.submit(submit)
-    starter.shutdown(wait=False)
-
-    return _Made(lambda: submitted.result().result(), kept_cover)
+    return _Made(in_a_process(context, cover_image, book, True), kept_cover)
 
 
 class _Made:

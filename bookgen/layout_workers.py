@@ -154,6 +154,27 @@ def start_fork_server():
     return ctx
 
 
+def in_a_process(context, work, *args):
+    """`work(*args)` in a process of its own forked from the layout processes' server `context` (which has
+    imported WeasyPrint, so that this process need not), submitted from a thread: the build goes on while the
+    server finishes its imports. Gives a function that waits for the result."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    from .processes import die_with_parent
+
+    def submit():
+        pool = ProcessPoolExecutor(1, mp_context=context, initializer=die_with_parent)
+        with main_module_hidden():
+            future = pool.submit(work, *args)
+        pool.shutdown(wait=False)  # its one process ends once the work is done
+        return future
+
+    starter = ThreadPoolExecutor(1)
+    submitted = starter.submit(submit)
+    starter.shutdown(wait=False)
+    return lambda: submitted.result().result()
+
+
 def stop_fork_server():
     """Stop the layout processes' server, if this process started one, and wait for it (a bounded wait:
     bookgen/processes.py): its processes' time and memory then count among this process's children (what the

@@ -227,7 +227,10 @@ def test_warning_builds_and_strict_makes_it_an_error(tmp_path):
     assert state(tmp_path / "dist") == before
 
 
-def test_stylesheet_warnings_name_the_stylesheet_and_line(tmp_path):
+@pytest.mark.parametrize("jobs", [(), ("--jobs", "2")])
+def test_stylesheet_warnings_name_the_stylesheet_and_line(tmp_path, jobs):
+    """Checked in the build's own process, or (`--jobs 2`: the layout processes' server is started) in a process
+    forked from that server, so that the build's own never loads WeasyPrint: the same messages."""
     book = copy_book(tmp_path)
     (book / "styles").mkdir()
     (book / "styles" / "book.css").write_text("p { color: #333; }\nh1 { colr: blue; }\n\nh2 { margin: banana; }\n",
@@ -235,11 +238,11 @@ def test_stylesheet_warnings_name_the_stylesheet_and_line(tmp_path):
     hint = "(hint: use CSS that WeasyPrint supports, or remove the rule)"
     expected = [f"book/styles/book.css:2: warning: WeasyPrint ignored `colr: blue` (column 6), unknown property {hint}",
                 f"book/styles/book.css:4: warning: WeasyPrint ignored `margin: banana` (column 6), invalid value {hint}"]
-    r = build_cli(tmp_path, "--quiet")
+    r = build_cli(tmp_path, "--quiet", *jobs)
     assert r.returncode == 0, r.stderr
     assert r.stderr.splitlines() == expected
     before = state(tmp_path / "dist")
-    r = build_cli(tmp_path, "--strict")
+    r = build_cli(tmp_path, "--strict", *jobs)
     assert r.returncode == 1
     assert r.stderr.splitlines() == [e.replace("warning: ", "") for e in expected] + [
         "build failed: 2 errors; nothing was written"]
@@ -248,12 +251,12 @@ def test_stylesheet_warnings_name_the_stylesheet_and_line(tmp_path):
     # so that this process need not load WeasyPrint); an edit of the stylesheet is checked again
     chapter = next((book / "chapters").glob("*.md"))
     chapter.write_text(chapter.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
-    r = build_cli(tmp_path, "--quiet")
+    r = build_cli(tmp_path, "--quiet", *jobs)
     assert r.returncode == 0 and r.stderr.splitlines() == expected
     assert "colr: blue" in (tmp_path / "dist" / ".bookgen-css.json").read_text(encoding="utf-8")
     (book / "styles" / "book.css").write_text("p { color: #333; }\nh1 { color: blue; }\n\nh2 { margin: banana; }\n",
                                               encoding="utf-8")
-    r = build_cli(tmp_path, "--quiet")
+    r = build_cli(tmp_path, "--quiet", *jobs)
     assert r.returncode == 0 and r.stderr.splitlines() == expected[1:]
 
 

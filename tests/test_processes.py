@@ -166,3 +166,54 @@ def test_a_short_book_starts_no_process(tmp_path):
     result = json.loads(out.stdout.splitlines()[-1])
     assert result == {"started": 0, "layout": {"one document": "a short book: one document, in this process"},
                       "cover": [1600, 2560]}
+
+
+SPLIT_BUILD = """
+import io, json, sys, zipfile
+from pathlib import Path
+from bookgen.build import BuildOptions, build
+result = build(BuildOptions(book=Path(sys.argv[1]), out=Path(sys.argv[2])))
+from PIL import Image
+with zipfile.ZipFile(result.outputs["epub"]) as z:
+    covers = [n for n in z.namelist() if "cover" in n and n.endswith(".jpg")]
+    size = Image.open(io.BytesIO(z.read(covers[0]))).size
+print(json.dumps({"weasyprint": "weasyprint" in sys.modules, "pypdfium2": "pypdfium2" in sys.modules,
+                  "groups": result.layout.get("groups", 0), "cover": list(size)}))
+"""
+
+
+def test_a_book_laid_out_in_groups_never_loads_weasyprint_in_the_builds_process(tmp_path):
+    """The novel (32 chapter files) is laid out in chapter groups: its stylesheets are checked, its front matter
+    and groups laid out and its cover made in processes forked from the layout processes' server, the cover's
+    image drawn in a small Python of its own; the build's own process never loads WeasyPrint (19 MB) nor pdfium
+    and the image (about 30 MB)."""
+    import json
+    out = subprocess.run([sys.executable, "-c", SPLIT_BUILD, str(NOVEL), str(tmp_path / "out")],
+                         capture_output=True, text=True, cwd=ROOT, check=True)
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result["groups"] > 2
+    assert result == {"weasyprint": False, "pypdfium2": False, "groups": result["groups"], "cover": [1600, 2560]}
+
+
+APART_COVER = """
+import json, sys
+from pathlib import Path
+from bookgen import cover
+from bookgen.load_book import load_book
+book = load_book(Path(sys.argv[1]))
+apart = cover.generated_cover(book, apart=True)
+loaded = "pypdfium2" in sys.modules
+here = cover.generated_cover(book)
+print(json.dumps({"pdfium_loaded_apart": loaded, "same": apart == here, "start": apart[:3].hex()}))
+"""
+
+
+def test_a_cover_drawn_apart_is_the_same_jpeg(tmp_path):
+    """The cover's process makes its page with WeasyPrint, and has it drawn (pdfium, Pillow: the 1600 x 2560
+    image) by a small Python of its own (bookgen/cover_raster.py): never both in one process; the same JPEG as
+    drawn in the process itself."""
+    import json
+    out = subprocess.run([sys.executable, "-c", APART_COVER, str(NOVEL)], capture_output=True, text=True, cwd=ROOT,
+                         check=True)
+    assert json.loads(out.stdout.splitlines()[-1]) == {"pdfium_loaded_apart": False, "same": True,
+                                                       "start": "ffd8ff"}
