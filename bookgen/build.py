@@ -320,7 +320,10 @@ class StyleCheck:
                 pass
         if self.found is None and context is not None:
             from .layout_workers import in_a_process
-            found, problems = in_a_process(context, _checked_apart, dataclasses.replace(book, chapters=()))()
+            try:
+                found, problems = in_a_process(context, _checked_apart, dataclasses.replace(book, chapters=()))()
+            except Exception:  # the process did not run (the server stopped...): checked here instead
+                found, problems = None, None
             if problems:
                 raise BookError(list(problems))
             self.found = found
