@@ -41,7 +41,8 @@ def _jpeg_apart(pdf: bytes) -> bytes:
     done = subprocess.run([sys.executable, "-I", str(script), *map(str, COVER_SIZE)], input=pdf,
                           capture_output=True, timeout=120)
     if done.returncode != 0 or not done.stdout:
-        raise BookError(f"internal error: the cover could not be drawn:\n{done.stderr.decode(errors='replace')[-2000:]}")
+        said = done.stderr.decode(errors="replace")[-2000:]
+        raise BookError(f"internal error: the cover could not be drawn:\n{said}")
     return done.stdout
 
 

@@ -781,10 +781,9 @@ def _imported_ahead() -> None:
 
 
 def main(argv=None) -> int:
-    """python -m bookgen.join_pdf [--fonts-kept DIR] [--modified DATE] OUT BODY_START PART.pdf... (or --wait, and those arguments as
-    a JSON list on standard input): prints as JSON the unresolved
-    link ids, the keys of the font programs merged now (written beside OUT as KEY.cff) and of those kept in DIR
-    that it used."""
+    """python -m bookgen.join_pdf [--fonts-kept DIR] [--modified DATE] OUT BODY_START PART.pdf... (or --wait,
+    and those arguments as a JSON list on standard input): prints as JSON the unresolved link ids, the keys of
+    the font programs merged now (written beside OUT as KEY.cff) and of those kept in DIR that it used."""
     import json
     import sys
     from pathlib import Path

@@ -139,17 +139,16 @@ def layout_group(book, options, group: Group, setup, barrier, paginate_only: boo
                 if c.id in page.anchors:
                     anchors.setdefault(c.id, i)
         wait = seen.get("wait", 0.0)
-        # with `rounds`: how many times it was laid out again to keep notes on their calls' pages
-        seconds = {"layout": t1 - t0 - wait, "wait": wait, "pdf": time.perf_counter() - t1, "relayouts": rounds}
+        seconds = {"layout": t1 - t0 - wait, "wait": wait, "pdf": time.perf_counter() - t1}
         if not group.index:  # the front matter: drawn whole, at its place
             counters = seen["book_counters"]
             return GroupResult(group.index, pdf, n, labels, starts, {c: counters[i] for c, i in anchors.items()},
                                glyphs, list(messages), moved, counters[-1] if counters else finish.counter_before,
-                               seen["strings"], seconds)
+                               seen["strings"], seconds, rounds)
         body = Body(pdf, n, first, paginated.blank, paginated.counters, apart[first:first + n],
                     [dataclasses.asdict(s) for s in starts], anchors, glyphs, list(messages),
                     [dataclasses.asdict(m) for m in moved], seen["own_strings"])
-        return LaidOut(group.index, _as_kept(body), seconds)
+        return LaidOut(group.index, _as_kept(body), seconds, rounds)
 
 
 def _write_pdf(book, options, document) -> bytes:

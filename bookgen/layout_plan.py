@@ -62,6 +62,7 @@ class GroupResult:
     counter_last: int
     strings: dict
     seconds: dict = field(default_factory=dict)  # layout (with note-keeping relayouts), wait (at the barrier), pdf
+    relayouts: int = 0  # times laid out again to keep notes on their calls' pages (the front matter)
 
 
 @dataclass
@@ -90,6 +91,7 @@ class LaidOut:
     index: int
     body: Body
     seconds: dict
+    relayouts: int = 0  # times laid out again to keep notes on their calls' pages
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class Plan:
         self.todo: list = []  # groups to lay out, in order
         self.claimed: set = set()  # groups being laid out, or laid out
         self.laid_out = 0  # groups laid out by this build (the others came from the cache)
+        self.relayouts = 0  # of those, layouts made again to keep notes on their calls' pages
         self.refinished = 0  # groups whose margins only were drawn by this build (their pages from the cache)
         self.bodies: dict = {}  # group index -> Body laid out by this build, waiting for its place
         self.fresh: set = set()  # groups laid out by this build
@@ -169,6 +172,7 @@ class Plan:
     def on_laid_out(self, done: LaidOut):
         """A group's pages are laid out: kept, and given their margins once the group has its place."""
         self.laid_out += 1
+        self.relayouts += done.relayouts
         self.fresh.add(done.index)
         self.seconds.append(done.seconds)
         self.cache.put(self.body_key(done.index), dataclasses.asdict(done.body))

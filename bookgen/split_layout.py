@@ -92,7 +92,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
         if hit:
             return result_from({k: v for k, v in hit.items() if k != "front_pages"}), hit["front_pages"]
         result, pages = front.run(groups[0], stub_css(counters, stub_names))
-        front_layouts.append(result.seconds)
+        front_layouts.append(result)
         cache.put(key, {**dataclasses.asdict(result), "front_pages": pages})
         return result, pages
 
@@ -139,7 +139,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     finally:
         if joiner is not None:
             joiner.close()
-    fresh = plan.seconds + front_layouts
+    fresh = plan.seconds + [r.seconds for r in front_layouts]
     seconds = {"templates": t_templates, "join": 0.0,
                **{k: sum(x.get(k, 0.0) for x in fresh) for k in ("layout", "wait", "pdf")}}
     warnings = list(dict.fromkeys(m for r in [front, *body] for m in r.warnings))
@@ -148,7 +148,7 @@ def render_split(book, options, jobs: int = 1, cache_dir=None, read_cache: bool 
     moved = [m for r in [front, *body] for m in r.moved]
     split = {"groups": len(groups), "laid_out": plan.laid_out + bool(front_layouts), "refinished": plan.refinished,
              "front_layouts": len(front_layouts), "processes": plan.processes, "seconds": seconds,
-             "relayouts": sum(x.get("relayouts", 0) for x in fresh)}  # to keep notes on their calls' pages
+             "relayouts": plan.relayouts + sum(r.relayouts for r in front_layouts)}  # to keep notes with calls
     if joined is not None:
         joined.seconds = seconds
     return W.Rendered(None, None, plan.body_start, labels, warnings, b"", fonts, W.length_pt(options.bleed), moved,
