@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BookError, Problem, refused_fetch
-from .processes import sigint_held
+from .processes import raise_if_interrupted, sigint_held
 
 FORMATS = ("pdf", "epub")
 
@@ -101,11 +101,13 @@ def _build(options: BuildOptions, progress, done, cleanup) -> BuildResult:
         raise BookError(Problem(out, "is a file, not a folder", None, "pass --out DIR with a folder to write to"))
 
     def timed(stage, fn, *args, detail=lambda value: ""):
+        raise_if_interrupted()  # a Ctrl-C Python dropped (bookgen/processes.py, remembered_interrupts)
         progress(stage)
         t = time.perf_counter()
         value = fn(*args)
         result.timings[stage] = time.perf_counter() - t
         done(stage, result.timings[stage], detail(value))
+        raise_if_interrupted()
         return value
 
     server = None  # the layout processes' fork server, when the book is to be laid out in groups

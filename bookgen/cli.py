@@ -94,8 +94,12 @@ def main(argv=None) -> int:
     if args.watch:
         from .watch import watch
         return watch(options, lambda: build_once(options, args, level, watching=True), level)
+    from .processes import raise_if_interrupted, remembered_interrupts
     try:
-        return build_once(options, args, level)
+        with remembered_interrupts():
+            status = build_once(options, args, level)
+            raise_if_interrupted()  # one Python dropped after the last step: said, not lost
+            return status
     except KeyboardInterrupt:
         from .build import WRITTEN
         if WRITTEN:  # the Ctrl-C came after the files were in place (while the cache record or processes ended)

@@ -98,6 +98,37 @@ if _in_fork_server():  # the fork server preloads this module first: it dies wit
     die_with_parent(signal.SIGTERM)
 
 
+_INTERRUPTED: list = []  # the Ctrl-Cs this build has had (remembered_interrupts)
+
+
+@contextlib.contextmanager
+def remembered_interrupts():
+    """Within this block a Ctrl-C raises KeyboardInterrupt as usual, and is remembered: Python drops an exception
+    raised inside a weakref callback or a __del__ (printing "Exception ignored"), and one can land there (a
+    finished thread's object collected by the main thread), so the build would go on as if nothing had happened.
+    `raise_if_interrupted()`, at each step of the build, raises it again."""
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(signum, frame):
+        _INTERRUPTED.append(signum)
+        raise KeyboardInterrupt
+    _INTERRUPTED.clear()
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def raise_if_interrupted() -> None:
+    """A Ctrl-C this build had, raised (again) as KeyboardInterrupt; see remembered_interrupts."""
+    if _INTERRUPTED:
+        raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def sigint_held(then_raise: bool = True):
     """Hold a Ctrl-C (SIGINT) until the block ends. `then_raise`: raise it then as KeyboardInterrupt (the import
@@ -114,5 +145,6 @@ def sigint_held(then_raise: bool = True):
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        _INTERRUPTED.extend(pending)  # held, not forgotten: the build says it was interrupted
         if pending and then_raise:
             raise KeyboardInterrupt

@@ -217,3 +217,38 @@ def test_a_cover_drawn_apart_is_the_same_jpeg(tmp_path):
                          check=True)
     assert json.loads(out.stdout.splitlines()[-1]) == {"pdfium_loaded_apart": False, "same": True,
                                                        "start": "ffd8ff"}
+
+
+DROPPED_CTRL_C = """
+import os, signal, sys, weakref
+import bookgen.load_book as L
+from bookgen.cli import main
+real = L.load_book
+
+class Thing:
+    pass
+
+def load_book(*args, **kwargs):
+    book = real(*args, **kwargs)
+    thing = Thing()
+    # the Ctrl-C lands inside a weakref callback (as when a finished thread's object is collected): Python
+    # prints "Exception ignored" and drops the KeyboardInterrupt the handler raises
+    weakref.finalize(thing, lambda: (os.kill(os.getpid(), signal.SIGINT), sum(range(10**6))))
+    del thing
+    return book
+L.load_book = load_book
+import bookgen.build
+bookgen.build.load_book = load_book
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_ctrl_c_python_drops_still_stops_the_build(tmp_path):
+    """A Ctrl-C that lands in a weakref callback is dropped by Python (the KeyboardInterrupt is printed as
+    "Exception ignored"); the build remembers it and stops at its next step: 130, nothing written."""
+    r = subprocess.run([sys.executable, "-c", DROPPED_CTRL_C, "--book", str(ROOT / "book"), "--out",
+                        str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "Exception ignored" in r.stderr  # the interrupt was dropped where it landed
+    assert r.returncode == 130, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "build interrupted; nothing was written"
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.pdf"))
