@@ -106,7 +106,8 @@ def remembered_interrupts():
     """Within this block a Ctrl-C raises KeyboardInterrupt as usual, and is remembered: Python drops an exception
     raised inside a weakref callback or a __del__ (printing "Exception ignored"), and one can land there (a
     finished thread's object collected by the main thread), so the build would go on as if nothing had happened.
-    `raise_if_interrupted()`, at each step of the build, raises it again."""
+    `raise_if_interrupted()`, at each step of the build, raises it again; and Python's "Exception ignored"
+    traceback is not printed for it."""
     import threading
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -115,12 +116,18 @@ def remembered_interrupts():
     def interrupted(signum, frame):
         _INTERRUPTED.append(signum)
         raise KeyboardInterrupt
+
+    def unraisable(report):
+        if not (isinstance(report.exc_value, KeyboardInterrupt) and _INTERRUPTED):  # else: remembered
+            hook(report)
     _INTERRUPTED.clear()
-    previous = signal.signal(signal.SIGINT, interrupted)
+    previous, hook = signal.signal(signal.SIGINT, interrupted), sys.unraisablehook
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = hook
 
 
 def raise_if_interrupted() -> None:
